@@ -1,0 +1,180 @@
+"""Colour conversion between sRGB and CIE L*a*b* (D65), for numpy arrays and torch tensors.
+
+geocolor keeps the photo's own luminance and predicts only chroma, so the conversions here are the
+contract between training and inference: a gray pixel of value ``g`` has the L* of the sRGB colour
+``(g, g, g)``, and Lab ``(L*, 0, 0)`` maps back to exactly that gray. The same formulas run on numpy
+(mosaic, metrics) and torch (training batches); they agree with scikit-image's ``rgb2lab`` and
+``lab2rgb`` to within 0.01 (tests check it); unlike them, sRGB grays get a* = b* = 0 exactly.
+
+All functions are pure. RGB values are floats in [0, 1]; L* is in [0, 100]; a*, b* roughly in
+[-110, 110]. ``axis`` names the channel axis (``-1`` for HWC numpy, ``1`` for NCHW tensors).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+# sRGB primaries with D65 white (IEC 61966-2-1), as used by scikit-image.
+_RGB_TO_XYZ = (
+    (0.412453, 0.357580, 0.180423),
+    (0.212671, 0.715160, 0.072169),
+    (0.019334, 0.119193, 0.950227),
+)
+_XYZ_TO_RGB = tuple(map(tuple, np.linalg.inv(np.array(_RGB_TO_XYZ)).tolist()))
+# White = the matrix's row sums (0.950456, 1, 1.088754), within 2e-5 of the D65 white point used by
+# scikit-image; it makes sRGB grays land exactly on a* = b* = 0 and back.
+WHITE_D65 = tuple(float(sum(row)) for row in _RGB_TO_XYZ)
+_DELTA = 6.0 / 29.0
+AB_SCALE = 110.0  # a*, b* are divided by this for networks (tanh range)
+
+
+def _is_torch(x: Any) -> bool:
+    return type(x).__module__.startswith("torch")
+
+
+def _split(x: Any, axis: int) -> tuple[Any, Any, Any]:
+    if _is_torch(x):
+        return x.select(axis, 0), x.select(axis, 1), x.select(axis, 2)
+    return np.take(x, 0, axis=axis), np.take(x, 1, axis=axis), np.take(x, 2, axis=axis)
+
+
+def _stack(parts: list[Any], axis: int) -> Any:
+    if _is_torch(parts[0]):
+        import torch
+
+        return torch.stack(parts, dim=axis)
+    return np.stack(parts, axis=axis)
+
+
+def _where(cond: Any, a: Any, b: Any) -> Any:
+    if _is_torch(cond):
+        import torch
+
+        return torch.where(cond, a, b)
+    return np.where(cond, a, b)
+
+
+def _clip(x: Any, lo: float, hi: float) -> Any:
+    return x.clamp(lo, hi) if _is_torch(x) else np.clip(x, lo, hi)
+
+
+def srgb_to_linear(c: Any) -> Any:
+    """sRGB gamma-encoded [0, 1] -> linear light."""
+    return _where(c <= 0.04045, c / 12.92, ((_clip(c, 0.04045, None) + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(c: Any) -> Any:
+    """Linear light -> sRGB gamma-encoded (not clipped)."""
+    return _where(c <= 0.0031308, c * 12.92, 1.055 * _clip(c, 0.0031308, None) ** (1 / 2.4) - 0.055)
+
+
+def _f(t: Any) -> Any:
+    return _where(t > _DELTA**3, _clip(t, _DELTA**3, None) ** (1.0 / 3.0), t / (3 * _DELTA**2) + 4.0 / 29.0)
+
+
+def _finv(t: Any) -> Any:
+    return _where(t > _DELTA, t**3, 3 * _DELTA**2 * (t - 4.0 / 29.0))
+
+
+def rgb_to_lab(rgb: Any, axis: int = -1) -> Any:
+    """sRGB in [0, 1] -> CIE L*a*b* (D65)."""
+    r, g, b = (srgb_to_linear(c) for c in _split(rgb, axis))
+    m = _RGB_TO_XYZ
+    x = (m[0][0] * r + m[0][1] * g + m[0][2] * b) / WHITE_D65[0]
+    y = m[1][0] * r + m[1][1] * g + m[1][2] * b
+    z = (m[2][0] * r + m[2][1] * g + m[2][2] * b) / WHITE_D65[2]
+    fx, fy, fz = _f(x), _f(y), _f(z)
+    return _stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis)
+
+
+def lab_to_linear_rgb(lab: Any, axis: int = -1) -> Any:
+    """CIE L*a*b* -> linear-light RGB (unclipped; outside [0, 1] means out of gamut)."""
+    lum, a, b = _split(lab, axis)
+    fy = (lum + 16.0) / 116.0
+    x = _finv(fy + a / 500.0) * WHITE_D65[0]
+    y = _finv(fy)
+    z = _finv(fy - b / 200.0) * WHITE_D65[2]
+    m = _XYZ_TO_RGB
+    return _stack([m[i][0] * x + m[i][1] * y + m[i][2] * z for i in range(3)], axis)
+
+
+def lab_to_rgb(lab: Any, axis: int = -1) -> Any:
+    """CIE L*a*b* -> sRGB in [0, 1], clipped per channel (what scikit-image does)."""
+    return _clip(linear_to_srgb(_clip(lab_to_linear_rgb(lab, axis), 0.0, 1.0)), 0.0, 1.0)
+
+
+def gray_to_lightness(gray: Any) -> Any:
+    """Gray values in [0, 1] (an sRGB gray image) -> L* in [0, 100]."""
+    return 116.0 * _f(srgb_to_linear(gray)) - 16.0
+
+
+def lightness_to_gray(lum: Any) -> Any:
+    """L* in [0, 100] -> sRGB gray value in [0, 1] (inverse of ``gray_to_lightness``)."""
+    return linear_to_srgb(_finv((lum + 16.0) / 116.0))
+
+
+def uint8_lightness_lut() -> np.ndarray:
+    """L* of each uint8 gray level, as a 256-entry float32 lookup table."""
+    return gray_to_lightness(np.arange(256, dtype=np.float64) / 255.0).astype(np.float32)
+
+
+def _concat(parts: list[Any], axis: int) -> Any:
+    if _is_torch(parts[0]):
+        import torch
+
+        return torch.cat(parts, dim=axis)
+    return np.concatenate(parts, axis=axis)
+
+
+def lab_to_rgb_keep_lightness(lab: Any, iterations: int = 8) -> Any:
+    """Lab (..., 3) -> sRGB [0, 1], reducing chroma of out-of-gamut pixels instead of clipping.
+
+    Clipping RGB per channel changes a pixel's lightness; geocolor promises the output keeps the input's
+    luminance, so out-of-gamut pixels have their (a*, b*) scaled toward 0 (bisection on the scale)
+    until they fit. L* is untouched up to the final 8-bit rounding. Works on numpy and torch.
+    """
+    lin = lab_to_linear_rgb(lab)
+    bad = ((lin < 0.0) | (lin > 1.0)).any(-1)
+    if bad.any():
+        lin[bad] = lab_to_linear_rgb(_reduce_chroma(lab[bad], iterations))
+    return _clip(linear_to_srgb(_clip(lin, 0.0, 1.0)), 0.0, 1.0)
+
+
+_SRGB8_LUT_SIZE = 65536
+
+
+def _srgb8_lut() -> np.ndarray:
+    lin = np.arange(_SRGB8_LUT_SIZE, dtype=np.float64) / (_SRGB8_LUT_SIZE - 1)
+    return np.round(np.clip(linear_to_srgb(lin), 0, 1) * 255).astype(np.uint8)
+
+
+_SRGB8 = _srgb8_lut()
+
+
+def lab_to_srgb8(lab: np.ndarray) -> np.ndarray:
+    """Lab (..., 3) float32 numpy -> 8-bit sRGB (..., 3), keeping lightness (see ``lab_to_rgb_keep_lightness``).
+
+    The fast path of mosaic: gamut mapping only for the out-of-gamut pixels, and the sRGB gamma
+    curve through a 65536-entry lookup table (error below 0.05 of one 8-bit level).
+    """
+    lin = lab_to_linear_rgb(lab)
+    bad = ((lin < 0.0) | (lin > 1.0)).any(-1)
+    if bad.any():
+        lin[bad] = lab_to_linear_rgb(_reduce_chroma(lab[bad]))
+    idx = (np.clip(lin, 0.0, 1.0) * (_SRGB8_LUT_SIZE - 1) + 0.5).astype(np.uint16)
+    return _SRGB8[idx]
+
+
+def _reduce_chroma(sub: Any, iterations: int = 8) -> Any:
+    """Scale (a*, b*) of each Lab row toward 0 (bisection) until its linear RGB fits in [0, 1]."""
+    lo = sub[:, 0] * 0.0
+    hi = lo + 1.0
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        t = lab_to_linear_rgb(_concat([sub[:, :1], sub[:, 1:] * mid[:, None]], 1))
+        ok = ((t >= -1e-5) & (t <= 1.0 + 1e-5)).all(-1)
+        lo = _where(ok, mid, lo)
+        hi = _where(ok, hi, mid)
+    return _concat([sub[:, :1], sub[:, 1:] * lo[:, None]], 1)

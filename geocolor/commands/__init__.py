@@ -1,0 +1,1 @@
+"""One module per ``geocolor`` subcommand; each exports ``command``. Keep them thin."""

@@ -1,0 +1,37 @@
+"""``geocolor mosaic IN OUT``: colorize a gray raster into a colour GeoTIFF (thin shell over the API)."""
+
+from __future__ import annotations
+
+import click
+
+from geocolor.commands.options import device_option, model_option, overwrite_option, parse_bands, show_progress
+
+
+@click.command("mosaic")
+@click.argument("src", metavar="IN", type=click.Path(dir_okay=False))
+@click.argument("dst", metavar="OUT", type=click.Path(dir_okay=False))
+@model_option
+@click.option("--tile", type=int, default=None, help="Tile size in pixels (default: the model's).")
+@click.option("--overlap", type=click.IntRange(min=0), default=32, show_default=True, help="Overlap between tiles, blended smoothly.")
+@click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True, help="Tiles per model call.")
+@device_option
+@overwrite_option
+@click.option("--bands", callback=parse_bands, default=None, help="Input band(s) to use: N for gray, R,G,B for colour.")
+@click.option("--cog/--no-cog", default=True, show_default=True, help="Write a Cloud Optimized GeoTIFF with overviews.")
+@click.option("--compress", type=click.Choice(["deflate", "lzw", "zstd", "jpeg", "none"]), default="deflate", show_default=True)
+@click.pass_context
+def command(ctx: click.Context, src: str, dst: str, model: str | None, tile: int | None, overlap: int, batch: int,
+            device: str, overwrite: bool, bands: tuple[int, ...] | None, cog: bool, compress: str) -> None:
+    """Colorize the gray raster IN into the colour GeoTIFF OUT.
+
+    OUT keeps IN's size, CRS, transform and nodata mask. IN may be 8- or 16-bit, one band (gray) or
+    three (taken as colour and reduced to its luminance), of any size.
+    """
+    from geocolor.mosaic.engine import MosaicOptions, colorize
+
+    opts = MosaicOptions(model=model, tile=tile, overlap=overlap, batch=batch, device=device, overwrite=overwrite,
+                         bands=bands, cog=cog, compress=compress, show_progress=show_progress(ctx))
+    result = colorize(src, dst, opts)
+    if show_progress(ctx):
+        click.echo(f"{result.path}: {result.width} x {result.height}, {result.tiles} tiles, "
+                   f"{result.seconds:.1f} s ({result.megapixels_per_second:.2f} MP/s)", err=True)

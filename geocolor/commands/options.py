@@ -1,0 +1,31 @@
+"""Options shared by several subcommands, defined once."""
+
+from __future__ import annotations
+
+import click
+
+model_option = click.option(
+    "--model", "model", type=click.Path(dir_okay=False), default=None,
+    help="geocolor model file (.pt). Default: the shipped model.",
+)
+device_option = click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+    help="Where the model runs; auto picks a CUDA GPU when there is one.",
+)
+overwrite_option = click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+
+
+def parse_bands(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
+    if not value:
+        return None
+    try:
+        bands = tuple(int(v) for v in value.split(","))
+    except ValueError:
+        raise click.BadParameter("give band numbers like 1 or 1,2,3") from None
+    if len(bands) not in (1, 3):
+        raise click.BadParameter("give one gray band or three colour bands")
+    return bands
+
+
+def show_progress(ctx: click.Context) -> bool:
+    return not (ctx.obj or {}).get("quiet", False)

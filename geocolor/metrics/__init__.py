@@ -1,0 +1,1 @@
+"""Image quality metrics: pixel metrics now, feature metrics (FID, IS, LPIPS) later."""

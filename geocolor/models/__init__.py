@@ -1,0 +1,28 @@
+"""Networks, model files and the translator that mosaic, evaluate and the plugin use.
+
+``geocolor.models.load(path)`` reads a geocolor model file and returns a ``Translator`` whose
+``predict_chroma`` maps L* tiles to a*b* tiles, whatever the architecture inside.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from geocolor.types import PathLike
+
+if TYPE_CHECKING:
+    from geocolor.models.translator import Translator
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "weights" / "default.pt"
+
+
+def load(path: PathLike | None = None, device: str = "auto") -> Translator:
+    """Load a geocolor model file (the shipped default when ``path`` is None)."""
+    from geocolor.models.io import read_model_file
+    from geocolor.models.translator import build_translator
+
+    return build_translator(read_model_file(path or DEFAULT_MODEL), device=device)
+
+
+__all__ = ["DEFAULT_MODEL", "load"]

@@ -1,0 +1,99 @@
+"""Image-to-image generators: the U-Net of pix2pix (``unet_128``, ``unet_256``).
+
+The U-Net halves the resolution ``num_downs`` times with 4x4 stride-2 convolutions (LeakyReLU 0.2,
+no norm on the first and the innermost layer), then doubles it back with transposed convolutions
+(ReLU), concatenating each encoder feature map with the decoder map of the same size. Channel
+widths are ngf, 2ngf, 4ngf, 8ngf, then 8ngf down to the bottleneck; the three 8ngf decoder layers
+after the bottleneck use dropout 0.5 when asked. ``unet_256`` with ngf 64 has 54.4 M parameters,
+as published. Input sizes must be multiples of ``2 ** num_downs``.
+
+Generators are registered by name in ``GENERATORS``; each takes ``(in_ch, out_ch, ngf, norm,
+dropout)`` and returns an ``nn.Module`` whose output is in [-1, 1] (tanh).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from geocolor.models.norms import norm_layer, uses_bias
+
+
+class UnetGenerator(nn.Module):
+    """U-Net encoder-decoder with skip connections (see module docstring)."""
+
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        num_downs: int,
+        ngf: int = 64,
+        norm: str = "batch",
+        dropout: bool = False,
+    ) -> None:
+        super().__init__()
+        if num_downs < 5:
+            raise ValueError("a U-Net needs at least 5 down-sampling steps")
+        self.num_downs = num_downs
+        make_norm = norm_layer(norm)
+        bias = uses_bias(norm)
+        widths = [ngf, ngf * 2, ngf * 4, ngf * 8] + [ngf * 8] * (num_downs - 4)
+        self.down = nn.ModuleList()
+        prev = in_ch
+        for i, width in enumerate(widths):
+            layers: list[nn.Module] = []
+            if i > 0:
+                layers.append(nn.LeakyReLU(0.2, inplace=True))
+            layers.append(nn.Conv2d(prev, width, 4, 2, 1, bias=bias or i == 0 or i == num_downs - 1))
+            if 0 < i < num_downs - 1:
+                layers.append(make_norm(width))
+            self.down.append(nn.Sequential(*layers))
+            prev = width
+        self.up = nn.ModuleList()
+        for i in reversed(range(num_downs)):
+            inner = widths[i]
+            target = widths[i - 1] if i > 0 else out_ch
+            in_width = inner if i == num_downs - 1 else inner * 2
+            layers = [nn.ReLU(inplace=True)]
+            if i == 0:
+                layers += [nn.ConvTranspose2d(in_width, target, 4, 2, 1), nn.Tanh()]
+            else:
+                layers += [nn.ConvTranspose2d(in_width, target, 4, 2, 1, bias=bias), make_norm(target)]
+                if dropout and num_downs - 4 <= i <= num_downs - 2 and i >= 4:
+                    layers.append(nn.Dropout(0.5))
+            self.up.append(nn.Sequential(*layers))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for layer in self.down:
+            x = layer(x)
+            skips.append(x)
+        x = skips.pop()
+        for j, layer in enumerate(self.up):
+            if j > 0:
+                x = torch.cat([skips.pop(), x], dim=1)
+            x = layer(x)
+        return x
+
+
+GeneratorFactory = Callable[..., nn.Module]
+
+
+def _unet(num_downs: int) -> GeneratorFactory:
+    def build(in_ch: int, out_ch: int, ngf: int = 64, norm: str = "batch", dropout: bool = False) -> nn.Module:
+        return UnetGenerator(in_ch, out_ch, num_downs, ngf=ngf, norm=norm, dropout=dropout)
+
+    return build
+
+
+GENERATORS: dict[str, GeneratorFactory] = {
+    "unet_128": _unet(7),
+    "unet_256": _unet(8),
+}
+
+
+def tile_multiple(name: str) -> int:
+    """The size a generator's input must be a multiple of."""
+    return {"unet_128": 128, "unet_256": 256}.get(name, 4)

@@ -1,0 +1,134 @@
+"""The geocolor model file: one ``.pt`` file holding weights and the metadata needed to use them.
+
+Layout (a plain dict, saved with ``torch.save`` and read with ``torch.load(weights_only=True)``, so a
+file can never run code when loaded)::
+
+    {"format": "geocolor-model", "format_version": 1,
+     "metadata": {...},            # JSON-compatible: architecture, colour space, tile, normalisation,
+                                   # training data summary, evaluation figures
+     "state_dict": {name: tensor}, # weights, fp16 or fp32
+     "checksum": "sha256 of the weights"}
+
+``read_model_file`` validates all of that and raises ``ModelFileError`` with one line naming the
+problem (missing, truncated, not a geocolor model, pickled code, modified weights).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from geocolor.errors import ModelFileError
+from geocolor.types import PathLike
+
+FORMAT = "geocolor-model"
+FORMAT_VERSION = 1
+REQUIRED_METADATA = ("architecture", "color_space", "tile_size", "normalization")
+
+
+def weights_checksum(state_dict: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over the names, dtypes, shapes and bytes of the tensors, in name order."""
+    h = hashlib.sha256()
+    for name in sorted(state_dict):
+        t = state_dict[name].detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def write_model_file(
+    path: PathLike, state_dict: dict[str, torch.Tensor], metadata: dict[str, Any], half: bool = True
+) -> Path:
+    """Write weights + metadata atomically (temp file in the same folder, then rename)."""
+    missing = [k for k in REQUIRED_METADATA if k not in metadata]
+    if missing:
+        raise ModelFileError(f"model metadata lacks {', '.join(missing)}")
+    metadata = _plain(metadata)
+    weights = {}
+    for name, t in state_dict.items():
+        t = t.detach().cpu()
+        weights[name] = t.half() if half and t.is_floating_point() else t.clone()
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "metadata": metadata,
+        "state_dict": weights,
+        "checksum": weights_checksum(weights),
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        make_readable(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _plain(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Metadata as plain JSON types (str subclasses, tuples, numpy scalars would not load safely)."""
+    import json
+
+    try:
+        return json.loads(json.dumps(metadata, default=str, allow_nan=True))
+    except (TypeError, ValueError) as e:
+        raise ModelFileError(f"model metadata is not JSON-compatible: {e}") from None
+
+
+def make_readable(path: PathLike) -> None:
+    """Give a temp file the permissions a normally created file would have (mkstemp makes it 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
+def read_model_file(path: PathLike) -> dict[str, Any]:
+    """Load and validate a model file; return its payload dict."""
+    path = Path(path)
+    name = path.name
+    if not path.is_file():
+        raise ModelFileError(f"model file {path} does not exist")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        if "weights_only" in str(e) or "Unsupported global" in str(e):
+            raise ModelFileError(
+                f"{name} contains pickled Python objects (code), which geocolor refuses to load; "
+                "use a model written by geocolor"
+            ) from None
+        raise ModelFileError(f"{name} is corrupt or not a model file ({_first_line(e)})") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError, IndexError, TypeError) as e:
+        raise ModelFileError(f"{name} is corrupt, truncated or not a model file ({_first_line(e)})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ModelFileError(f"{name} is not a geocolor model file (no '{FORMAT}' header); was it written by another tool?")
+    if payload.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{name} has model format version {payload.get('format_version')}, this geocolor reads {FORMAT_VERSION}"
+        )
+    meta, weights = payload.get("metadata"), payload.get("state_dict")
+    if not isinstance(meta, dict) or not isinstance(weights, dict):
+        raise ModelFileError(f"{name} lacks metadata or weights")
+    missing = [k for k in REQUIRED_METADATA if k not in meta]
+    if missing:
+        raise ModelFileError(f"{name} metadata lacks {', '.join(missing)}")
+    if payload.get("checksum") != weights_checksum(weights):
+        raise ModelFileError(f"{name}: weights do not match their checksum; the file was modified or damaged")
+    return payload
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0][:160] if text else type(e).__name__

@@ -1,0 +1,36 @@
+"""Build networks from the architecture dict stored in configs and model files.
+
+An architecture is a plain dict, for example::
+
+    {"generator": "unet_256", "in_channels": 1, "out_channels": 2, "ngf": 24,
+     "norm": "batch", "dropout": true}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from geocolor.errors import ConfigError
+from geocolor.models.discriminators import DISCRIMINATORS
+from geocolor.models.generators import GENERATORS
+
+
+def build_generator(arch: dict[str, Any]) -> nn.Module:
+    name = arch["generator"]
+    if name not in GENERATORS:
+        raise ConfigError(f"unknown generator {name!r}; choose one of {', '.join(GENERATORS)}")
+    return GENERATORS[name](
+        int(arch["in_channels"]),
+        int(arch["out_channels"]),
+        ngf=int(arch.get("ngf", 64)),
+        norm=str(arch.get("norm", "batch")),
+        dropout=bool(arch.get("dropout", False)),
+    )
+
+
+def build_discriminator(name: str, in_ch: int, ndf: int, n_layers: int = 3, norm: str = "batch") -> nn.Module:
+    if name not in DISCRIMINATORS:
+        raise ConfigError(f"unknown discriminator {name!r}; choose one of {', '.join(DISCRIMINATORS)}")
+    return DISCRIMINATORS[name](in_ch, ndf=ndf, n_layers=n_layers, norm=norm)

@@ -1,0 +1,102 @@
+"""A ready-to-use colorizer: luminance tiles in, chroma tiles out.
+
+``Translator`` wraps a generator and the metadata of its model file. Its one job is
+``predict_chroma(L) -> ab``: a batch of L* tiles (N, 1, H, W) in [0, 100] gives the predicted a*b*
+(N, 2, H, W) in CIE units. Normalisation (how L* is scaled for the network, how the tanh output is
+scaled back) comes from the model's metadata, never from flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from geocolor.errors import ModelFileError
+
+
+@dataclass
+class Translator:
+    """A generator plus what is needed to feed it and read its output."""
+
+    net: nn.Module
+    metadata: dict[str, Any]
+    device: torch.device
+
+    @property
+    def tile_size(self) -> int:
+        return int(self.metadata["tile_size"])
+
+    @property
+    def tile_multiple(self) -> int:
+        return int(self.metadata.get("tile_multiple", self.tile_size))
+
+    def predict_chroma(self, lightness: torch.Tensor) -> torch.Tensor:
+        """Map L* tiles (N, 1, H, W) in [0, 100] to predicted a*b* (N, 2, H, W)."""
+        norm = self.metadata["normalization"]
+        x = lightness.to(self.device, torch.float32)
+        x = (x - float(norm["l_offset"])) / float(norm["l_scale"])
+        if self.device.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            y = self.net(x)
+        return (y.float() * float(norm["ab_scale"])).contiguous()
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto`` picks CUDA when available, else CPU; ``cuda`` without a GPU is a clear error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelFileError("--device cuda was asked for, but torch sees no CUDA GPU; use --device cpu")
+    return torch.device(device)
+
+
+def build_translator(payload: dict[str, Any], device: str = "auto") -> Translator:
+    """Build the generator named in the payload's metadata and load its weights."""
+    from geocolor.models.registry import build_generator
+
+    meta = payload["metadata"]
+    arch = meta["architecture"]
+    if meta["color_space"] != "lab":
+        raise ModelFileError(f"model colour space {meta['color_space']!r} is not supported by mosaic (needs 'lab')")
+    try:
+        net = build_generator(arch)
+        state = {k: (v.float() if v.is_floating_point() else v) for k, v in payload["state_dict"].items()}
+        net.load_state_dict(state)
+    except (KeyError, RuntimeError, TypeError) as e:
+        raise ModelFileError(f"model weights do not fit architecture {arch.get('generator')!r}: {str(e)[:120]}") from None
+    dev = resolve_device(device)
+    net = fold_batch_norm(net.eval()).to(dev)
+    if dev.type == "cuda":
+        net = net.to(memory_format=torch.channels_last)
+    return Translator(net=net, metadata=meta, device=dev)
+
+
+def fold_batch_norm(net: nn.Module) -> nn.Module:
+    """Fold each eval-mode BatchNorm into the convolution right before it (same output, ~15 % faster).
+
+    Works on ``nn.Sequential`` blocks where a Conv2d / ConvTranspose2d is directly followed by a
+    BatchNorm2d, which is how geocolor's generators are built.
+    """
+    for module in net.modules():
+        if not isinstance(module, nn.Sequential):
+            continue
+        layers = list(module)
+        for i in range(len(layers) - 1):
+            conv, bn = layers[i], layers[i + 1]
+            if isinstance(conv, (nn.Conv2d, nn.ConvTranspose2d)) and isinstance(bn, nn.BatchNorm2d) and bn.track_running_stats:
+                _fold(conv, bn)
+                module[i + 1] = nn.Identity()
+    return net
+
+
+@torch.no_grad()
+def _fold(conv: nn.Module, bn: nn.BatchNorm2d) -> None:
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    shape = (1, -1, 1, 1) if isinstance(conv, nn.ConvTranspose2d) else (-1, 1, 1, 1)
+    conv.weight.mul_(scale.reshape(shape))
+    bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
+    conv.bias = nn.Parameter((bias - bn.running_mean) * scale + bn.bias)

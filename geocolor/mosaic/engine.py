@@ -1,0 +1,257 @@
+"""``colorize``: a gray raster of any size in, a colour GeoTIFF with the same georeferencing out.
+
+The raster is cut into overlapping tiles (``windows.TileGrid``); the model predicts a*b* for each
+tile's L*; predictions are blended with a smooth window and combined with the input's own
+full-resolution L*, so detail is never lost and no seam shows. Tile columns are processed in bands
+and tile rows in order, so only one strip of ``tile`` rows of one band is in memory at a time: peak
+memory does not grow with the raster's size. Reads run one strip ahead in a background thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from geocolor import __version__
+from geocolor.errors import GeocolorError, InputError
+from geocolor.mosaic import writer
+from geocolor.mosaic.reader import InputPlan, open_input, plan_input, to_lightness
+from geocolor.mosaic.windows import Band, TileGrid, blend_window
+from geocolor.types import CancelCallback, PathLike, ProgressCallback
+
+log = logging.getLogger(__name__)
+
+
+class Cancelled(GeocolorError):
+    """The caller's ``is_cancelled`` said stop; nothing was written."""
+
+
+@dataclass
+class MosaicOptions:
+    """Everything ``colorize`` can be told. ``None`` means: take it from the model's metadata."""
+
+    model: PathLike | None = None
+    tile: int | None = None
+    overlap: int = 32
+    batch: int = 8
+    device: str = "auto"
+    overwrite: bool = False
+    bands: tuple[int, ...] | None = None
+    percentiles: tuple[float, float] = (0.5, 99.5)
+    cog: bool = True
+    compress: str = "deflate"
+    band_width: int = 8192  # pixels of tile columns processed together; bounds memory for wide rasters
+    gdal_cache_mb: int = 256
+    show_progress: bool = True
+
+
+@dataclass
+class MosaicResult:
+    path: Path
+    width: int
+    height: int
+    tiles: int
+    seconds: float
+    stats: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def megapixels_per_second(self) -> float:
+        return self.width * self.height / 1e6 / max(self.seconds, 1e-9)
+
+
+@dataclass
+class _Strip:
+    lightness: np.ndarray  # tile x band-width float32 L*, padded past the raster edge
+    mask: np.ndarray | None  # same shape, uint8 0/255, or None when every pixel is valid
+
+
+def colorize(
+    src: PathLike,
+    dst: PathLike,
+    options: MosaicOptions | None = None,
+    *,
+    translator: Any = None,
+    progress: ProgressCallback | None = None,
+    is_cancelled: CancelCallback | None = None,
+    **overrides: Any,
+) -> MosaicResult:
+    """Colorize ``src`` into ``dst`` (see module docstring). Keyword overrides set ``MosaicOptions`` fields."""
+    opts = options or MosaicOptions()
+    for key, value in overrides.items():
+        if not hasattr(opts, key):
+            raise TypeError(f"colorize() got an unknown option {key!r}")
+        setattr(opts, key, value)
+    src_path, dst_path = Path(src), Path(dst)
+    writer.check_output(dst_path, src_path, opts.overwrite)
+    if translator is None:
+        from geocolor.models import load
+
+        translator = load(opts.model, device=opts.device)
+    import rasterio
+
+    with rasterio.Env(GDAL_CACHEMAX=opts.gdal_cache_mb), open_input(str(src_path)) as ds:
+        plan = plan_input(ds, opts.bands, opts.percentiles)
+        grid = _grid(ds, translator, opts)
+        raw, tmp = writer.temp_paths(dst_path)
+        try:
+            started = time.perf_counter()
+            tags = {"GEOCOLOR_VERSION": __version__, "GEOCOLOR_MODEL": str(translator.metadata.get("name", "?")), "GEOCOLOR_SOURCE": src_path.name}
+            with writer.open_raw(raw, ds, tags) as out:
+                with_mask = not _all_valid(ds, plan)
+                _run(ds, out, plan, grid, translator, opts, with_mask, progress, is_cancelled)
+            if progress:
+                progress(0.97)
+            writer.finalize(raw, tmp, dst_path, opts.cog, opts.compress)
+            if progress:
+                progress(1.0)
+        finally:
+            writer.remove_quietly(raw, tmp)
+    seconds = time.perf_counter() - started
+    log.info("wrote %s (%d x %d) in %.1f s", dst_path, grid.width, grid.height, seconds)
+    return MosaicResult(dst_path, grid.width, grid.height, grid.n_tiles, seconds)
+
+
+def _grid(ds: Any, translator: Any, opts: MosaicOptions) -> TileGrid:
+    tile = opts.tile or translator.tile_size
+    multiple = translator.tile_multiple
+    if tile % multiple:
+        raise InputError(f"--tile {tile} must be a multiple of {multiple} for this model")
+    if not 0 <= opts.overlap < tile // 2 + 1:
+        raise InputError(f"--overlap {opts.overlap} must be between 0 and half the tile ({tile // 2})")
+    if opts.batch < 1:
+        raise InputError("--batch must be at least 1")
+    return TileGrid(ds.width, ds.height, tile, opts.overlap)
+
+
+def _all_valid(ds: Any, plan: InputPlan) -> bool:
+    from rasterio.enums import MaskFlags
+
+    return all(ds.mask_flag_enums[b - 1] == [MaskFlags.all_valid] for b in plan.bands)
+
+
+def _read_strip(ds: Any, plan: InputPlan, grid: TileGrid, band: Band, row: int, with_mask: bool) -> _Strip:
+    """Read the input rows of tile row ``row`` for ``band``, as L*, padded to the full strip size."""
+    from rasterio.windows import Window
+
+    t, s = grid.tile, grid.stride
+    x0, y0 = band.c0 * s, row * s
+    width = (band.c1 - band.c0) * s + t
+    win = Window(x0, y0, min(width, grid.width - x0), min(t, grid.height - y0))
+    try:
+        data = ds.read(list(plan.bands), window=win)
+        mask = ds.dataset_mask(window=win) if with_mask else None
+    except Exception as e:  # rasterio raises several types for damaged files
+        cause = e.__cause__ or e.__context__ or e
+        raise InputError(
+            f"{ds.name} is damaged: reading rows {y0}-{y0 + win.height} failed ({str(cause).splitlines()[0][:100]}); "
+            "is the file truncated or corrupt?"
+        ) from None
+    lum = to_lightness(data, plan)
+    pad = ((0, t - lum.shape[0]), (0, width - lum.shape[1]))
+    if pad != ((0, 0), (0, 0)):
+        lum = np.pad(lum, pad, mode="symmetric")
+        mask = np.pad(mask, pad, mode="constant") if mask is not None else None
+    return _Strip(lum, mask)
+
+
+def _jobs(grid: TileGrid, bands: list[Band]) -> Iterator[tuple[Band, int]]:
+    for band in bands:
+        for row in range(grid.ny):
+            yield band, row
+
+
+def _run(
+    ds: Any,
+    out: Any,
+    plan: InputPlan,
+    grid: TileGrid,
+    translator: Any,
+    opts: MosaicOptions,
+    with_mask: bool,
+    progress: ProgressCallback | None,
+    is_cancelled: CancelCallback | None,
+) -> None:
+    from tqdm import tqdm
+
+    bands = grid.bands(max(1, opts.band_width // grid.stride))
+    jobs = list(_jobs(grid, bands))
+    total = sum((b.c1 - b.c0 + 1) for b in bands) * grid.ny
+    window = blend_window(grid.tile, grid.overlap)
+    done = 0
+    with (
+        tqdm(total=total, unit="tile", desc="colorize", disable=None if opts.show_progress else True, leave=False) as bar,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="geocolor-read") as pool,
+    ):
+        pending = pool.submit(_read_strip, ds, plan, grid, *jobs[0], with_mask)
+        acc: np.ndarray | None = None
+        for k, (band, row) in enumerate(jobs):
+            strip = pending.result()
+            if k + 1 < len(jobs):
+                pending = pool.submit(_read_strip, ds, plan, grid, *jobs[k + 1], with_mask)
+            if is_cancelled and is_cancelled():
+                raise Cancelled("cancelled; no output was written")
+            if row == 0:
+                acc = np.zeros((3, grid.tile, strip.lightness.shape[1]), dtype=np.float32)
+            assert acc is not None
+            _predict_into(acc, strip.lightness, band, grid, translator, opts.batch, window)
+            _emit(out, acc, strip, band, row, grid, with_mask)
+            _shift(acc, grid.stride)
+            n = band.c1 - band.c0 + 1
+            done += n
+            bar.update(n)
+            if progress:
+                progress(0.95 * done / total)
+
+
+def _predict_into(acc: np.ndarray, lum: np.ndarray, band: Band, grid: TileGrid, translator: Any, batch: int, window: np.ndarray) -> None:
+    """Predict a*b* for every tile of one strip and add it, weighted by ``window``, into ``acc``."""
+    import torch
+
+    t, s = grid.tile, grid.stride
+    offsets = [(c - band.c0) * s for c in range(band.c0, band.c1 + 1)]
+    for i in range(0, len(offsets), batch):
+        chunk = offsets[i : i + batch]
+        tiles = np.stack([lum[:, x : x + t] for x in chunk])[:, None]
+        ab = translator.predict_chroma(torch.from_numpy(tiles)).cpu().numpy()
+        for x, pred in zip(chunk, ab):
+            acc[:2, :, x : x + t] += pred * window
+            acc[2, :, x : x + t] += window
+
+
+def _emit(out: Any, acc: np.ndarray, strip: _Strip, band: Band, row: int, grid: TileGrid, with_mask: bool) -> None:
+    """Write the rows of this strip that no later tile row touches, for the band's final columns."""
+    from rasterio.windows import Window
+
+    from geocolor.color import lab_to_srgb8
+
+    r0, r1 = grid.final_rows(row)
+    if r1 <= r0 or band.x1 <= band.x0:
+        return
+    top = row * grid.stride
+    left = band.c0 * grid.stride
+    rows = slice(r0 - top, r1 - top)
+    cols = slice(band.x0 - left, band.x1 - left)
+    ab = acc[:2, rows, cols] / acc[2, rows, cols]
+    lab = np.stack([strip.lightness[rows, cols], ab[0], ab[1]], axis=-1)
+    rgb8 = lab_to_srgb8(lab).transpose(2, 0, 1)
+    win = Window(band.x0, r0, band.x1 - band.x0, r1 - r0)
+    if with_mask and strip.mask is not None:
+        mask = strip.mask[rows, cols]
+        rgb8 = rgb8 * (mask > 0)[None]
+        out.write_mask(np.ascontiguousarray(mask), window=win)
+    out.write(np.ascontiguousarray(rgb8), window=win)
+
+
+def _shift(acc: np.ndarray, stride: int) -> None:
+    """Move the accumulator down by one tile row: keep the overlap rows, zero the rest."""
+    keep = acc.shape[1] - stride
+    if keep > 0:
+        acc[:, :keep] = acc[:, stride:]
+    acc[:, max(keep, 0) :] = 0.0

@@ -1,0 +1,188 @@
+"""Typed training configuration, loadable from YAML and overridable with ``key.sub=value`` strings.
+
+A config is a tree of dataclasses; ``load_config(path, overrides)`` reads the YAML, applies the
+overrides, checks every key and type, and returns a ``TrainConfig``. Unknown keys are errors (a typo
+must not silently train the wrong model).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from geocolor.errors import ConfigError
+from geocolor.types import PathLike
+
+
+@dataclass
+class SourceConfig:
+    """One colour raster used for training chips."""
+
+    path: str
+    bands: list[int] = field(default_factory=lambda: [1, 2, 3])
+    weight: float = 1.0
+    scales: list[float] = field(default_factory=lambda: [1.0])
+    holdout: str = "none"  # "right:0.3", "bottom:0.25", "left:..", "top:..", or "none"
+    split: str = "both"  # "both" (train + holdout test), "train" or "test"
+
+
+@dataclass
+class DataConfig:
+    sources: list[SourceConfig] = field(default_factory=list)
+    tile: int = 256
+    batch_size: int = 8
+    gap: int = 16  # pixels between the training area and the held-out area
+    augment: bool = True
+
+
+@dataclass
+class ModelConfig:
+    model: str = "pix2pix"
+    generator: str = "unet_256"
+    ngf: int = 64
+    discriminator: str = "basic"
+    ndf: int = 64
+    n_layers_d: int = 3
+    norm: str = "batch"
+    dropout: bool = True
+    init: str = "normal"
+    init_gain: float = 0.02
+    color_space: str = "lab"
+
+
+@dataclass
+class LossConfig:
+    gan_mode: str = "vanilla"
+    lambda_l1: float = 100.0
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 2e-4
+    lr_d: float | None = None
+    beta1: float = 0.5
+    beta2: float = 0.999
+    policy: str = "linear"  # linear: constant for decay_start * steps, then linearly to 0; or constant
+    decay_start: float = 0.5
+
+
+@dataclass
+class TrainConfig:
+    name: str = "run"
+    out_dir: str = "runs"
+    steps: int = 1000
+    eval_every: int = 200
+    log_every: int = 10
+    seed: int = 0
+    threads: int = 0  # 0: torch default
+    device: str = "auto"
+    export: str | None = None  # also copy the best model file here
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.out_dir) / self.name
+
+
+def _coerce(tp: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where} must be a mapping")
+        return _build(tp, value, where)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be a list")
+        return [_coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(inner[0], value, where)
+    if tp is bool:
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, got {value!r}")
+        return value
+    if tp in (int, float, str):
+        try:
+            return tp(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where} must be {tp.__name__}, got {value!r}") from None
+    return value
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ConfigError(f"unknown key(s) {', '.join(sorted(unknown))} in {where or 'config'}; valid: {', '.join(sorted(names))}")
+    kwargs = {k: _coerce(hints[k], v, f"{where}.{k}".lstrip(".")) for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def _apply_override(tree: dict[str, Any], override: str) -> None:
+    import yaml
+
+    if "=" not in override:
+        raise ConfigError(f"override {override!r} must look like key.sub=value")
+    key, raw = override.split("=", 1)
+    node = tree
+    parts = key.strip().split(".")
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {override!r}: {p} is not a section")
+    node[parts[-1]] = yaml.safe_load(raw)
+
+
+def config_from_dict(tree: dict[str, Any], overrides: list[str] | None = None) -> TrainConfig:
+    tree = dict(tree)
+    for o in overrides or []:
+        _apply_override(tree, o)
+    cfg: TrainConfig = _build(TrainConfig, tree, "")
+    validate(cfg)
+    return cfg
+
+
+def load_config(path: PathLike, overrides: list[str] | None = None) -> TrainConfig:
+    import yaml
+
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise ConfigError(f"cannot read config {path}: {e.strerror}") from None
+    try:
+        tree = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(tree, dict):
+        raise ConfigError(f"{path} must hold a mapping at the top level")
+    tree.pop("stage", None)
+    return config_from_dict(tree, overrides)
+
+
+def validate(cfg: TrainConfig) -> None:
+    from geocolor.models.generators import tile_multiple
+
+    if cfg.model.color_space not in ("lab",):
+        raise ConfigError(f"color_space {cfg.model.color_space!r} is not available yet; use 'lab'")
+    if cfg.data.tile % tile_multiple(cfg.model.generator):
+        raise ConfigError(f"data.tile {cfg.data.tile} must be a multiple of {tile_multiple(cfg.model.generator)} for {cfg.model.generator}")
+    if not cfg.data.sources:
+        raise ConfigError("data.sources is empty: name at least one colour raster")
+    if cfg.steps <= 0 or cfg.data.batch_size <= 0:
+        raise ConfigError("steps and data.batch_size must be positive")
+
+
+def config_to_dict(cfg: TrainConfig) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)

@@ -1,0 +1,166 @@
+"""Training and held-out chips from colour rasters, split by geography.
+
+Each source raster is read once (small rasters; the dataset builder handles big ones), optionally at
+several scales (a 10 cm orthophoto also teaches the model what 40 cm looks like). A ``holdout`` such
+as ``right:0.3`` reserves the right 30 % of the raster for testing at every scale; training crops
+stay ``gap`` pixels away from it, so no held-out chip touches a training chip. Held-out chips are a
+fixed grid inside the reserved part; training crops are random, with flips and 90-degree turns.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from geocolor.errors import ConfigError, InputError
+from geocolor.train.config import DataConfig, SourceConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Region:
+    """A pixel rectangle [row0, row1) x [col0, col1) of one scaled source image."""
+
+    image: np.ndarray  # H x W x 3 uint8
+    row0: int
+    row1: int
+    col0: int
+    col1: int
+    weight: float
+    name: str
+
+    @property
+    def fits(self) -> bool:
+        return self.row1 - self.row0 > 0 and self.col1 - self.col0 > 0
+
+
+def read_rgb(src: SourceConfig) -> np.ndarray:
+    """Read the three colour bands of a raster as H x W x 3 uint8; nodata/alpha pixels become 0."""
+    import rasterio
+
+    try:
+        with rasterio.open(src.path) as ds:
+            if max(src.bands) > ds.count:
+                raise ConfigError(f"{src.path} has {ds.count} bands, config asks for {src.bands}")
+            rgb = ds.read(src.bands)
+            if rgb.dtype != np.uint8:
+                raise InputError(f"{src.path}: training sources must be 8-bit colour, got {rgb.dtype}")
+            mask = ds.dataset_mask() if ds.nodata is not None or ds.count == 4 else None
+    except rasterio.errors.RasterioIOError as e:
+        raise InputError(f"cannot read training source {src.path}: {e}") from None
+    rgb = np.ascontiguousarray(rgb.transpose(1, 2, 0))
+    if mask is not None:
+        rgb[mask == 0] = 0
+    return rgb
+
+
+def _rescale(img: np.ndarray, scale: float) -> np.ndarray:
+    if scale == 1.0:
+        return img
+    from PIL import Image
+
+    h, w = img.shape[:2]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(Image.fromarray(img).resize(size, Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.BICUBIC))
+
+
+def _split_regions(h: int, w: int, holdout: str, gap: int) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int] | None]:
+    """(train box, test box) as (row0, row1, col0, col1) for a holdout spec like ``right:0.3``."""
+    if holdout == "none":
+        return (0, h, 0, w), None
+    try:
+        side, frac_text = holdout.split(":")
+        frac = float(frac_text)
+    except ValueError:
+        raise ConfigError(f"holdout {holdout!r} must look like right:0.3 (side:fraction) or none") from None
+    if not 0 < frac < 1:
+        raise ConfigError(f"holdout fraction must be in (0, 1), got {frac}")
+    if side in ("right", "left"):
+        cut = round(w * (1 - frac)) if side == "right" else round(w * frac)
+        if side == "right":
+            return (0, h, 0, max(0, cut - gap)), (0, h, cut, w)
+        return (0, h, min(w, cut + gap), w), (0, h, 0, cut)
+    if side in ("bottom", "top"):
+        cut = round(h * (1 - frac)) if side == "bottom" else round(h * frac)
+        if side == "bottom":
+            return (0, max(0, cut - gap), 0, w), (cut, h, 0, w)
+        return (min(h, cut + gap), h, 0, w), (0, cut, 0, w)
+    raise ConfigError(f"holdout side must be right, left, top or bottom, got {side!r}")
+
+
+class ChipData:
+    """Training regions (random crops) and held-out test chips (fixed grid) from the configured sources."""
+
+    def __init__(self, cfg: DataConfig, seed: int = 0) -> None:
+        self.cfg = cfg
+        self.train: list[Region] = []
+        self.test_chips: list[np.ndarray] = []
+        self.test_names: list[str] = []
+        self.summary: list[dict[str, object]] = []
+        t = cfg.tile
+        for src in cfg.sources:
+            full = read_rgb(src)
+            for scale in src.scales:
+                img = _rescale(full, scale)
+                h, w = img.shape[:2]
+                train_box, test_box = _split_regions(h, w, src.holdout, cfg.gap)
+                name = f"{src.path.rsplit('/', 1)[-1]}@{scale:g}"
+                if src.split in ("both", "train"):
+                    box = (0, h, 0, w) if src.split == "train" and test_box is None else train_box
+                    r = Region(img, *box, weight=src.weight, name=name)
+                    if r.row1 - r.row0 >= t and r.col1 - r.col0 >= t:
+                        self.train.append(r)
+                    else:
+                        log.warning("%s: training area %dx%d is smaller than the tile; skipped", name, r.row1 - r.row0, r.col1 - r.col0)
+                if test_box is not None and src.split in ("both", "test"):
+                    self._grid_chips(img, test_box, name)
+                self.summary.append({"source": name, "pixels": h * w, "train_box": train_box, "test_box": test_box})
+        if not self.train:
+            raise ConfigError("no training area is at least one tile in size; lower data.tile or add sources")
+        weights = np.array([r.weight for r in self.train], dtype=np.float64)
+        self.probs = weights / weights.sum()
+        self.rng = np.random.default_rng(seed)
+
+    def _grid_chips(self, img: np.ndarray, box: tuple[int, int, int, int], name: str) -> None:
+        t = self.cfg.tile
+        r0, r1, c0, c1 = box
+        if r1 - r0 < t or c1 - c0 < t:
+            return
+        rows = np.unique(np.linspace(r0, r1 - t, max(1, int(np.ceil((r1 - r0) / t)))).round().astype(int))
+        cols = np.unique(np.linspace(c0, c1 - t, max(1, int(np.ceil((c1 - c0) / t)))).round().astype(int))
+        for r in rows:
+            for c in cols:
+                chip = img[r : r + t, c : c + t]
+                if (chip.max(axis=-1) == 0).mean() < 0.05:
+                    self.test_chips.append(chip.copy())
+                    self.test_names.append(f"{name}:{r},{c}")
+
+    def sample_batch(self, batch_size: int | None = None) -> np.ndarray:
+        """Random training crops, B x T x T x 3 uint8, with flips and 90-degree turns."""
+        t = self.cfg.tile
+        n = batch_size or self.cfg.batch_size
+        out = np.empty((n, t, t, 3), dtype=np.uint8)
+        picks = self.rng.choice(len(self.train), size=n, p=self.probs)
+        for i, k in enumerate(picks):
+            r = self.train[k]
+            for _ in range(10):
+                y = int(self.rng.integers(r.row0, r.row1 - t + 1))
+                x = int(self.rng.integers(r.col0, r.col1 - t + 1))
+                chip = r.image[y : y + t, x : x + t]
+                if (chip.max(axis=-1) == 0).mean() < 0.05:
+                    break
+            if self.cfg.augment:
+                chip = np.rot90(chip, int(self.rng.integers(4)))
+                if self.rng.random() < 0.5:
+                    chip = chip[:, ::-1]
+            out[i] = chip
+        return out
+
+    def rng_state(self) -> dict[str, object]:
+        return self.rng.bit_generator.state
+
+    def set_rng_state(self, state: dict[str, object]) -> None:
+        self.rng.bit_generator.state = state

@@ -1,0 +1,64 @@
+"""Held-out evaluation of a chroma predictor against the gray and mean-colour baselines.
+
+A predictor maps L* tiles (N, 1, H, W) to a*b* tiles (N, 2, H, W). Each held-out chip is rebuilt as
+sRGB from its own L* and the predicted a*b* (lightness-preserving gamut mapping, as mosaic does)
+and compared with the true colour chip. The baselines use the same L*: ``gray`` predicts a*b* = 0,
+``mean_color`` predicts the training set's mean a*b* everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from geocolor.color import lab_to_rgb_keep_lightness, rgb_to_lab
+from geocolor.metrics.pixel import pixel_metrics, summarize
+
+Predictor = Callable[[torch.Tensor], torch.Tensor]
+
+
+def lab_to_uint8(lab: np.ndarray) -> np.ndarray:
+    return np.round(lab_to_rgb_keep_lightness(lab) * 255.0).astype(np.uint8)
+
+
+def predict_chips(predict: Predictor, chips: list[np.ndarray], batch: int = 8) -> list[np.ndarray]:
+    """Colorized uint8 chips for a list of uint8 RGB chips (only their L* is shown to the predictor)."""
+    out = []
+    for i in range(0, len(chips), batch):
+        rgb = np.stack(chips[i : i + batch]).astype(np.float32) / 255.0
+        lab = rgb_to_lab(rgb)
+        ab = predict(torch.from_numpy(lab[..., :1].transpose(0, 3, 1, 2).copy())).cpu().numpy().transpose(0, 2, 3, 1)
+        for j in range(len(rgb)):
+            out.append(lab_to_uint8(np.concatenate([lab[j, ..., :1], ab[j]], axis=-1)))
+    return out
+
+
+def evaluate_chips(predict: Predictor, chips: list[np.ndarray], ab_mean: tuple[float, float]) -> dict[str, dict[str, float]]:
+    """Mean +- std of PSNR, SSIM and CIEDE2000 for the model and both baselines."""
+    preds = predict_chips(predict, chips)
+    result: dict[str, dict[str, float]] = {"model": summarize([pixel_metrics(p, t) for p, t in zip(preds, chips)])}
+    for name, ab in (("gray", (0.0, 0.0)), ("mean_color", ab_mean)):
+        rows = []
+        for chip in chips:
+            lab = rgb_to_lab(chip.astype(np.float32) / 255.0)
+            lab[..., 1], lab[..., 2] = ab
+            rows.append(pixel_metrics(lab_to_uint8(lab), chip))
+        result[name] = summarize(rows)
+    result["n_chips"] = len(chips)  # type: ignore[assignment]
+    return result
+
+
+def mean_chroma(images: list[np.ndarray], step: int = 4) -> tuple[float, float]:
+    """Mean a*, b* over the non-nodata pixels of uint8 RGB images (every ``step``-th pixel)."""
+    sums = np.zeros(2)
+    count = 0
+    for img in images:
+        px = img[::step, ::step].reshape(-1, 3)
+        px = px[px.max(axis=1) > 0].astype(np.float32) / 255.0
+        if len(px):
+            lab = rgb_to_lab(px)
+            sums += lab[:, 1:].sum(axis=0)
+            count += len(px)
+    return (float(sums[0] / count), float(sums[1] / count)) if count else (0.0, 0.0)

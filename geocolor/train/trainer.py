@@ -1,0 +1,249 @@
+"""The training loop: sample chips, step the model, log, evaluate, checkpoint, export.
+
+A run folder holds ``config.yaml``, ``losses.csv``, ``losses.png``, ``metrics.jsonl``,
+``samples/step_XXXXXX.png`` (gray | output | truth on held-out chips), ``checkpoint.pt`` (everything
+needed to resume: networks, optimisers, schedulers, step, RNG states; written atomically) and the
+exported model files ``best.pt`` (lowest held-out CIEDE2000) and ``last.pt``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import math
+import os
+import platform
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from geocolor import __version__
+from geocolor.color import AB_SCALE, rgb_to_lab
+from geocolor.errors import ConfigError, TrainingError
+from geocolor.models.generators import tile_multiple
+from geocolor.models.io import make_readable, write_model_file
+from geocolor.train.config import TrainConfig, config_to_dict
+from geocolor.train.data import ChipData
+from geocolor.train.evaluation import evaluate_chips, mean_chroma, predict_chips
+from geocolor.train.pix2pix import MODELS
+from geocolor.train.reports import append_csv, plot_losses, save_grid
+
+log = logging.getLogger(__name__)
+L_OFFSET, L_SCALE = 50.0, 50.0
+
+
+def batch_to_tensors(batch: np.ndarray, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 RGB chips (B, T, T, 3) -> normalised L (B, 1, T, T) and a*b* (B, 2, T, T)."""
+    rgb = torch.from_numpy(batch).to(device).permute(0, 3, 1, 2).float() / 255.0
+    lab = rgb_to_lab(rgb, axis=1)
+    return (lab[:, :1] - L_OFFSET) / L_SCALE, lab[:, 1:] / AB_SCALE
+
+
+def _atomic_torch_save(obj: Any, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+        make_readable(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Trainer:
+    """Runs one training config end to end; ``run()`` returns the run folder."""
+
+    def __init__(self, cfg: TrainConfig, resume: bool = False, show_progress: bool = True, overwrite: bool = False) -> None:
+        self.cfg = cfg
+        self.overwrite = overwrite
+        self.dir = cfg.run_dir
+        self.ckpt = self.dir / "checkpoint.pt"
+        if self.ckpt.exists() and not resume:
+            raise ConfigError(f"{self.dir} already holds a run; pass --resume to continue it or choose another name")
+        if resume and not self.ckpt.exists():
+            raise ConfigError(f"nothing to resume: {self.ckpt} does not exist")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / "samples").mkdir(exist_ok=True)
+        self.show_progress = show_progress
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        from geocolor.models.translator import resolve_device
+
+        self.device = resolve_device(cfg.device)
+        torch.manual_seed(cfg.seed)
+        self.data = ChipData(cfg.data, seed=cfg.seed)
+        if not self.data.test_chips:
+            log.warning("no held-out chips: set a holdout on at least one source to get evaluation figures")
+        self.model = MODELS[cfg.model.model](cfg, self.device)
+        self.ab_mean = mean_chroma([r.image[r.row0 : r.row1, r.col0 : r.col1] for r in self.data.train])
+        self.step = 0
+        self.best: float = math.inf
+        self.best_eval: dict[str, Any] | None = None
+        if resume:
+            self._load_checkpoint()
+        else:
+            import yaml
+
+            (self.dir / "config.yaml").write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def _save_checkpoint(self) -> None:
+        _atomic_torch_save(
+            {
+                "step": self.step,
+                "best": self.best,
+                "best_eval": json.dumps(self.best_eval),
+                "model": self.model.state_dict(),
+                "torch_rng": torch.get_rng_state(),
+                "data_rng": json.dumps(self.data.rng_state()),
+            },
+            self.ckpt,
+        )
+
+    def _load_checkpoint(self) -> None:
+        state = torch.load(self.ckpt, map_location=self.device, weights_only=True)
+        self.model.load_state_dict(state["model"])
+        self.step = int(state["step"])
+        self.best = float(state["best"])
+        self.best_eval = json.loads(state["best_eval"])
+        torch.set_rng_state(state["torch_rng"])
+        self.data.set_rng_state(json.loads(state["data_rng"]))
+        log.info("resumed %s at step %d", self.dir, self.step)
+
+    # -- evaluation and export ----------------------------------------------------------------
+    def _predict(self, lightness: torch.Tensor) -> torch.Tensor:
+        self.model.G.eval()
+        with torch.inference_mode():
+            x = (lightness.to(self.device) - L_OFFSET) / L_SCALE
+            return self.model.G(x).float() * AB_SCALE
+
+    def evaluate(self) -> dict[str, Any] | None:
+        chips = self.data.test_chips
+        if not chips:
+            return None
+        result = evaluate_chips(self._predict, chips, self.ab_mean)
+        with (self.dir / "metrics.jsonl").open("a") as f:
+            f.write(json.dumps({"step": self.step, **result}) + "\n")
+        picks = chips[:: max(1, len(chips) // 6)][:6]
+        preds = predict_chips(self._predict, picks)
+        gray = [np.round(rgb_to_lab(c.astype(np.float32) / 255)[..., 0] * 2.55).astype(np.uint8) for c in picks]
+        save_grid([[g, p, c] for g, p, c in zip(gray, preds, picks)], self.dir / "samples" / f"step_{self.step:06d}.png")
+        return result
+
+    def metadata(self, evaluation: dict[str, Any] | None) -> dict[str, Any]:
+        cfg = self.cfg
+        return {
+            "name": cfg.name,
+            "architecture": self.model.arch,
+            "color_space": cfg.model.color_space,
+            "tile_size": cfg.data.tile,
+            "tile_multiple": tile_multiple(cfg.model.generator),
+            "normalization": {"l_offset": L_OFFSET, "l_scale": L_SCALE, "ab_scale": AB_SCALE},
+            "train_ab_mean": list(self.ab_mean),
+            "training": {
+                "model": cfg.model.model,
+                "steps": self.step,
+                "batch_size": cfg.data.batch_size,
+                "images_seen": self.step * cfg.data.batch_size,
+                "gan_mode": cfg.loss.gan_mode,
+                "lambda_l1": cfg.loss.lambda_l1,
+                "discriminator": {"name": cfg.model.discriminator, "ndf": cfg.model.ndf},
+                "sources": [
+                    {k: (list(v) if isinstance(v, tuple) else v) for k, v in s.items()} for s in self.data.summary
+                ],
+                "n_test_chips": len(self.data.test_chips),
+                "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+                "geocolor": __version__,
+                "torch": torch.__version__,
+                "host": platform.machine(),
+            },
+            "evaluation": evaluation or {},
+        }
+
+    def export(self, path: Path, evaluation: dict[str, Any] | None) -> None:
+        write_model_file(path, self.model.G.state_dict(), self.metadata(evaluation))
+
+    # -- the loop -----------------------------------------------------------------------------
+    def run(self) -> Path:
+        from tqdm import tqdm
+
+        cfg = self.cfg
+        csv_path = self.dir / "losses.csv"
+        bar = tqdm(total=cfg.steps, initial=self.step, desc=f"train {cfg.name}", disable=None if self.show_progress else True, unit="step")
+        last_eval = None
+        while self.step < cfg.steps:
+            inp, target = batch_to_tensors(self.data.sample_batch(), self.device)
+            losses = self.model.train_step(inp, target)
+            if not all(math.isfinite(v) for v in losses.values()):
+                raise TrainingError(
+                    f"non-finite loss at step {self.step + 1} ({losses}); the last good checkpoint {self.ckpt} is kept. "
+                    "Lower the learning rate or check the data."
+                )
+            self.step += 1
+            bar.update(1)
+            if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                append_csv(csv_path, {"step": self.step, **{k: round(v, 5) for k, v in losses.items()}, "lr": self.model.sched_G.get_last_lr()[0]})
+                bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()})
+                self._warn_if_discriminator_wins(losses)
+            if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
+                last_eval = self._evaluate_and_keep_best()
+                self._save_checkpoint()
+                if csv_path.exists():
+                    plot_losses(csv_path, self.dir / "losses.png")
+        bar.close()
+        self.export(self.dir / "last.pt", last_eval)
+        if not (self.dir / "best.pt").exists():
+            shutil.copyfile(self.dir / "last.pt", self.dir / "best.pt")
+        if cfg.export:
+            self._export_copy(Path(cfg.export))
+        return self.dir
+
+    def _export_copy(self, target: Path) -> None:
+        if target.exists() and not self.overwrite:
+            log.warning("not replacing %s with the new model (pass --overwrite); the model is in %s", target, self.dir / "best.pt")
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        shutil.copyfile(self.dir / "best.pt", tmp)
+        os.replace(tmp, target)
+
+    def _evaluate_and_keep_best(self) -> dict[str, Any] | None:
+        result = self.evaluate()
+        if result is not None:
+            m = result["model"]
+            log.info(
+                "step %d: PSNR %.2f SSIM %.3f dE %.2f (gray dE %.2f, mean-colour dE %.2f)",
+                self.step, m["psnr"], m["ssim"], m["delta_e2000"], result["gray"]["delta_e2000"], result["mean_color"]["delta_e2000"],
+            )
+            if m["delta_e2000"] < self.best:
+                self.best = m["delta_e2000"]
+                self.best_eval = result
+                self.export(self.dir / "best.pt", result)
+        return result
+
+    _d_low_streak = 0
+
+    def _warn_if_discriminator_wins(self, losses: dict[str, float]) -> None:
+        d = 0.5 * (losses["d_real"] + losses["d_fake"])
+        self._d_low_streak = self._d_low_streak + 1 if d < 0.05 and losses["g_gan"] > 3.0 else 0
+        if self._d_low_streak == 5:
+            log.warning(
+                "the discriminator is winning (D loss %.3f, G adversarial loss %.2f): consider a lower D learning "
+                "rate (optim.lr_d), lsgan, or fewer D layers",
+                d, losses["g_gan"],
+            )
+
+
+def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, overwrite: bool = False) -> Path:
+    """Train a model from a config; return the run folder (holds best.pt and last.pt).
+
+    ``cfg.export`` (if set) receives a copy of best.pt; an existing file there is replaced only with
+    ``overwrite``.
+    """
+    return Trainer(cfg, resume=resume, show_progress=show_progress, overwrite=overwrite).run()

@@ -1,0 +1,90 @@
+"""The model file: round trip, and a clear refusal of anything that is not an intact geocolor model."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+import torch
+
+from geocolor.errors import ModelFileError
+from geocolor.models import load
+from geocolor.models.io import read_model_file, write_model_file
+from tests.conftest import make_tiny_model
+
+
+def test_round_trip_keeps_weights_and_metadata(tmp_path):
+    path = make_tiny_model(tmp_path / "m.pt")
+    payload = read_model_file(path)
+    assert payload["metadata"]["architecture"]["generator"] == "unet_256"
+    tr = load(path, device="cpu")
+    x = torch.linspace(0, 100, 2 * 256 * 256).reshape(2, 1, 256, 256)
+    ab = tr.predict_chroma(x)
+    assert ab.shape == (2, 2, 256, 256) and torch.isfinite(ab).all()
+    assert ab.abs().max() <= 110.0 + 1e-3
+    state = {k: (v.float() if v.is_floating_point() else v) for k, v in payload["state_dict"].items()}
+    again = write_model_file(tmp_path / "again.pt", state, payload["metadata"])
+    assert read_model_file(again)["checksum"] == payload["checksum"]
+
+
+def test_predictions_are_deterministic_and_batch_independent(tmp_path):
+    tr = load(make_tiny_model(tmp_path / "m.pt"), device="cpu")
+    x = torch.rand(3, 1, 256, 256) * 100
+    together = tr.predict_chroma(x)
+    alone = torch.cat([tr.predict_chroma(x[i : i + 1]) for i in range(3)])
+    assert (together - alone).abs().mean() < 1e-3
+
+
+class Evil:
+    def __reduce__(self):
+        return (print, ("owned",))
+
+
+@pytest.mark.parametrize(
+    "kind,message",
+    [
+        ("missing", "does not exist"),
+        ("text", "corrupt"),
+        ("truncated", "corrupt"),
+        ("foreign", "not a geocolor model"),
+        ("pickled_code", "pickled Python objects"),
+        ("tampered", "checksum"),
+        ("no_metadata", "lacks"),
+    ],
+)
+def test_bad_model_files_are_refused_with_one_line(kind, message, tmp_path):
+    good = make_tiny_model(tmp_path / "good.pt")
+    path = tmp_path / "bad.pt"
+    if kind == "text":
+        path.write_text("hello")
+    elif kind == "truncated":
+        path.write_bytes(good.read_bytes()[:5000])
+    elif kind == "foreign":
+        torch.save({"state_dict": {"w": torch.zeros(2)}}, path)
+    elif kind == "pickled_code":
+        payload = torch.load(good, weights_only=True)
+        payload["metadata"]["hook"] = Evil()
+        torch.save(payload, path, pickle_protocol=pickle.HIGHEST_PROTOCOL)
+    elif kind == "tampered":
+        payload = torch.load(good, weights_only=True)
+        name = next(iter(payload["state_dict"]))
+        payload["state_dict"][name] = payload["state_dict"][name] + 1
+        torch.save(payload, path)
+    elif kind == "no_metadata":
+        payload = torch.load(good, weights_only=True)
+        del payload["metadata"]["color_space"]
+        torch.save(payload, path)
+    with pytest.raises(ModelFileError, match=message) as info:
+        load(path, device="cpu")
+    assert "\n" not in str(info.value)
+
+
+def test_shipped_default_model_is_small_trained_and_beats_baselines(default_model):
+    assert default_model.stat().st_size <= 20 * 1024 * 1024
+    meta = read_model_file(default_model)["metadata"]
+    ev = meta["evaluation"]
+    assert ev["n_chips"] >= 20
+    for baseline in ("gray", "mean_color"):
+        assert ev["model"]["psnr"] > ev[baseline]["psnr"], baseline
+        assert ev["model"]["delta_e2000"] < ev[baseline]["delta_e2000"], baseline
+    assert meta["training"]["steps"] >= 500

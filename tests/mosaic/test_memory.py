@@ -1,0 +1,44 @@
+"""Peak memory of a mosaic run does not grow with the raster's size (2k x 2k vs 8k x 8k)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.windows import Window
+
+SCRIPT = """
+import resource, sys
+from geocolor.mosaic.engine import colorize
+colorize(sys.argv[1], sys.argv[2], model=sys.argv[3], show_progress=False, cog=False, compress="lzw", band_width=4096)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def make_raster(path, size: int) -> None:
+    rng = np.random.default_rng(size)
+    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=1, dtype="uint8", tiled=True,
+                       crs="EPSG:32631", transform=rasterio.transform.from_origin(600000, 5700000, 1, 1)) as d:
+        block = (rng.random((1, 1024, 1024)) * 60 + 90).astype(np.uint8)
+        for y in range(0, size, 1024):
+            for x in range(0, size, 1024):
+                d.write(block, window=Window(x, y, 1024, 1024))
+
+
+def peak_rss_mb(src, dst, model) -> float:
+    r = subprocess.run([sys.executable, "-c", SCRIPT, str(src), str(dst), str(model)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return int(r.stdout.split()[-1]) / 1024
+
+
+@pytest.mark.slow
+def test_peak_memory_independent_of_raster_size(tiny_model, tmp_path):
+    rss = {}
+    for size in (2048, 8192):
+        make_raster(tmp_path / f"in{size}.tif", size)
+        rss[size] = peak_rss_mb(tmp_path / f"in{size}.tif", tmp_path / f"out{size}.tif", tiny_model)
+    # 16x the pixels: holding the output alone in memory would add ~190 MB
+    assert rss[8192] - rss[2048] < 60, rss

@@ -1,0 +1,87 @@
+"""The trainer end to end on a tiny real config: run folder, exported model, resume, errors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import yaml
+from click.testing import CliRunner
+
+from geocolor.cli import cli
+from geocolor.errors import ConfigError, TrainingError
+from geocolor.models import load
+from geocolor.mosaic.engine import colorize
+from geocolor.train.config import load_config
+from geocolor.train.trainer import Trainer, train
+from tests.conftest import shared
+
+
+def tiny_config(tmp_path, **over) -> object:
+    tree = {
+        "name": "tiny", "out_dir": str(tmp_path / "runs"), "steps": 4, "eval_every": 2, "log_every": 1, "seed": 3,
+        "data": {"tile": 128, "batch_size": 2, "sources": [{"path": str(shared("neon/OSBS_029.tif")), "holdout": "right:0.35"}]},
+        "model": {"generator": "unet_128", "ngf": 8, "ndf": 8},
+        "optim": {"policy": "constant"},
+    }
+    for key, value in over.items():
+        tree[key] = value
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(tree))
+    return path
+
+
+def test_train_cli_writes_a_complete_run_folder(tmp_path, gray_uint8_twd97):
+    cfg_path = tiny_config(tmp_path)
+    r = CliRunner().invoke(cli, ["-q", "train", "--config", str(cfg_path)])
+    assert r.exit_code == 0, r.output
+    run = tmp_path / "runs" / "tiny"
+    for name in ("config.yaml", "losses.csv", "losses.png", "metrics.jsonl", "checkpoint.pt", "best.pt", "last.pt"):
+        assert (run / name).is_file(), name
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_000002.png", "step_000004.png"]
+    tr = load(run / "best.pt", device="cpu")
+    ev = tr.metadata["evaluation"]
+    assert ev["n_chips"] == 8 and {"model", "gray", "mean_color"} <= set(ev)
+    assert tr.metadata["training"]["steps"] in (2, 4)
+    out = tmp_path / "colour.tif"
+    colorize(gray_uint8_twd97, out, model=run / "last.pt", tile=128, show_progress=False)
+    assert out.exists()
+
+
+def test_existing_run_needs_resume(tmp_path):
+    cfg = load_config(tiny_config(tmp_path), ["steps=2"])
+    train(cfg, show_progress=False)
+    with pytest.raises(ConfigError, match="--resume"):
+        Trainer(cfg)
+
+
+def test_resume_continues_exactly(tmp_path):
+    straight = load_config(tiny_config(tmp_path), ["steps=6", "name=straight"])
+    train(straight, show_progress=False)
+    first = load_config(tiny_config(tmp_path), ["steps=4", "name=split"])
+    train(first, show_progress=False)
+    second = load_config(tiny_config(tmp_path), ["steps=6", "name=split"])
+    train(second, resume=True, show_progress=False)
+    a = torch.load(tmp_path / "runs" / "straight" / "checkpoint.pt", weights_only=True)["model"]["G"]
+    b = torch.load(tmp_path / "runs" / "split" / "checkpoint.pt", weights_only=True)["model"]["G"]
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+
+
+def test_non_finite_loss_stops_with_clear_message(tmp_path, monkeypatch):
+    trainer = Trainer(load_config(tiny_config(tmp_path)), show_progress=False)
+    monkeypatch.setattr(trainer.model, "train_step", lambda *_: {"d_real": math.nan, "d_fake": 0.0, "g_gan": 0.0, "g_l1": 0.0})
+    with pytest.raises(TrainingError, match="non-finite loss at step 1"):
+        trainer.run()
+
+
+@pytest.mark.parametrize("override,message", [
+    (["modle.ngf=3"], "unknown key"),
+    (["model.ngf=abc"], "must be int"),
+    (["data.tile=100"], "multiple of 128"),
+    (["model.color_space=xyz"], "not available"),
+])
+def test_config_errors_name_the_problem(tmp_path, override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(tiny_config(tmp_path), override)
