@@ -31,7 +31,15 @@ class SourceConfig:
 
 @dataclass
 class DataConfig:
+    """Training data: colour rasters (``sources``, split by ``holdout``) or a built dataset folder.
+
+    ``dataset`` is the output folder of ``geocolor dataset``: its train split is sampled, its test
+    split (val when there is no test) is the held-out set, and its (possibly film-degraded) gray
+    chips are the model's input.
+    """
+
     sources: list[SourceConfig] = field(default_factory=list)
+    dataset: str | None = None
     tile: int = 256
     batch_size: int = 8
     gap: int = 16  # pixels between the training area and the held-out area
@@ -178,8 +186,8 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError(f"color_space {cfg.model.color_space!r} is not available yet; use 'lab'")
     if cfg.data.tile % tile_multiple(cfg.model.generator):
         raise ConfigError(f"data.tile {cfg.data.tile} must be a multiple of {tile_multiple(cfg.model.generator)} for {cfg.model.generator}")
-    if not cfg.data.sources:
-        raise ConfigError("data.sources is empty: name at least one colour raster")
+    if not cfg.data.sources and not cfg.data.dataset:
+        raise ConfigError("no training data: set data.dataset (a geocolor dataset folder) or data.sources (colour rasters)")
     if cfg.steps <= 0 or cfg.data.batch_size <= 0:
         raise ConfigError("steps and data.batch_size must be positive")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -92,15 +93,24 @@ def _split_regions(h: int, w: int, holdout: str, gap: int) -> tuple[tuple[int, i
 
 
 class ChipData:
-    """Training regions (random crops) and held-out test chips (fixed grid) from the configured sources."""
+    """Training regions (random crops) and held-out test chips (fixed grid) from the configured sources.
+
+    ``sample_pairs`` and ``test_grays`` give the gray input alongside the colour target; ``None``
+    means "the colour chip's own L*" (raster sources), an array means a separate, possibly degraded,
+    gray input (datasets built by ``geocolor dataset``).
+    """
 
     def __init__(self, cfg: DataConfig, seed: int = 0) -> None:
         self.cfg = cfg
         self.train: list[Region] = []
         self.test_chips: list[np.ndarray] = []
+        self.test_grays: list[np.ndarray] | None = None
+        self.paired: Any = None
         self.test_names: list[str] = []
         self.summary: list[dict[str, object]] = []
         t = cfg.tile
+        if cfg.dataset:
+            self._load_dataset(cfg.dataset, seed)
         for src in cfg.sources:
             full = read_rgb(src)
             for scale in src.scales:
@@ -118,11 +128,41 @@ class ChipData:
                 if test_box is not None and src.split in ("both", "test"):
                     self._grid_chips(img, test_box, name)
                 self.summary.append({"source": name, "pixels": h * w, "train_box": train_box, "test_box": test_box})
-        if not self.train:
+        if not self.train and self.paired is None:
             raise ConfigError("no training area is at least one tile in size; lower data.tile or add sources")
-        weights = np.array([r.weight for r in self.train], dtype=np.float64)
+        weights = np.array([r.weight for r in self.train] or [1.0], dtype=np.float64)
         self.probs = weights / weights.sum()
         self.rng = np.random.default_rng(seed)
+
+    def _load_dataset(self, root: str, seed: int) -> None:
+        from geocolor.dataset.loader import PairedChips
+
+        self.paired = PairedChips(root, "train", seed=seed)
+        if not len(self.paired):
+            raise ConfigError(f"{root} has no training chips")
+        size = self.paired[0].color.shape[0]
+        if size != self.cfg.tile:
+            raise ConfigError(f"{root} holds {size} px chips but data.tile is {self.cfg.tile}; set data.tile: {size}")
+        held = PairedChips(root, "test")
+        held = held if len(held) else PairedChips(root, "val")
+        if len(held):
+            grays, colors = held.arrays()
+            self.test_chips, self.test_grays = list(colors), list(grays)
+            self.test_names = [c.id for c in held]
+        self.summary.append({"source": str(root), "train_chips": len(self.paired), "test_chips": len(held)})
+
+    def chroma_images(self) -> list[np.ndarray]:
+        """Training colour images for the mean-colour baseline (at most 512 chips of a dataset)."""
+        if self.paired is not None:
+            step = max(1, len(self.paired) // 512)
+            return [self.paired[i].color for i in range(0, len(self.paired), step)]
+        return [r.image[r.row0 : r.row1, r.col0 : r.col1] for r in self.train]
+
+    def sample_pairs(self) -> tuple[np.ndarray | None, np.ndarray]:
+        """A training batch as (gray input or None, colour target)."""
+        if self.paired is not None:
+            return self.paired.sample_batch(self.cfg.batch_size, augment=self.cfg.augment)
+        return None, self.sample_batch()
 
     def _grid_chips(self, img: np.ndarray, box: tuple[int, int, int, int], name: str) -> None:
         t = self.cfg.tile
@@ -160,7 +200,12 @@ class ChipData:
         return out
 
     def rng_state(self) -> dict[str, object]:
+        if self.paired is not None:
+            return {"paired": self.paired.rng_state()}
         return self.rng.bit_generator.state
 
-    def set_rng_state(self, state: dict[str, object]) -> None:
-        self.rng.bit_generator.state = state
+    def set_rng_state(self, state: dict[str, Any]) -> None:
+        if self.paired is not None:
+            self.paired.set_rng_state(state["paired"])
+        else:
+            self.rng.bit_generator.state = state

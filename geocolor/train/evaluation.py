@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from geocolor.color import lab_to_rgb_keep_lightness, rgb_to_lab
+from geocolor.color import gray_to_lightness, lab_to_rgb_keep_lightness, rgb_to_lab
 from geocolor.metrics.pixel import pixel_metrics, summarize
 
 Predictor = Callable[[torch.Tensor], torch.Tensor]
@@ -23,26 +23,38 @@ def lab_to_uint8(lab: np.ndarray) -> np.ndarray:
     return np.round(lab_to_rgb_keep_lightness(lab) * 255.0).astype(np.uint8)
 
 
-def predict_chips(predict: Predictor, chips: list[np.ndarray], batch: int = 8) -> list[np.ndarray]:
-    """Colorized uint8 chips for a list of uint8 RGB chips (only their L* is shown to the predictor)."""
+def input_lab(chips: list[np.ndarray], grays: list[np.ndarray] | None) -> np.ndarray:
+    """Lab of the colour chips, with L* replaced by the gray inputs' L* when they are given."""
+    lab = rgb_to_lab(np.stack(chips).astype(np.float32) / 255.0)
+    if grays is not None:
+        lab[..., 0] = gray_to_lightness(np.stack(grays).astype(np.float32) / 255.0)
+    return lab
+
+
+def predict_chips(predict: Predictor, chips: list[np.ndarray], grays: list[np.ndarray] | None = None, batch: int = 8) -> list[np.ndarray]:
+    """Colorized uint8 chips: the predictor sees only L* (of ``grays`` if given, else of the chips)."""
     out = []
     for i in range(0, len(chips), batch):
-        rgb = np.stack(chips[i : i + batch]).astype(np.float32) / 255.0
-        lab = rgb_to_lab(rgb)
+        lab = input_lab(chips[i : i + batch], grays[i : i + batch] if grays is not None else None)
         ab = predict(torch.from_numpy(lab[..., :1].transpose(0, 3, 1, 2).copy())).cpu().numpy().transpose(0, 2, 3, 1)
-        for j in range(len(rgb)):
+        for j in range(len(lab)):
             out.append(lab_to_uint8(np.concatenate([lab[j, ..., :1], ab[j]], axis=-1)))
     return out
 
 
-def evaluate_chips(predict: Predictor, chips: list[np.ndarray], ab_mean: tuple[float, float]) -> dict[str, dict[str, float]]:
-    """Mean +- std of PSNR, SSIM and CIEDE2000 for the model and both baselines."""
-    preds = predict_chips(predict, chips)
+def evaluate_chips(
+    predict: Predictor, chips: list[np.ndarray], ab_mean: tuple[float, float], grays: list[np.ndarray] | None = None
+) -> dict[str, dict[str, float]]:
+    """Mean +- std of PSNR, SSIM and CIEDE2000 for the model and both baselines.
+
+    Every output keeps the input's L* (the chip's own, or the gray input's), as mosaic does.
+    """
+    preds = predict_chips(predict, chips, grays)
     result: dict[str, dict[str, float]] = {"model": summarize([pixel_metrics(p, t) for p, t in zip(preds, chips)])}
+    base = input_lab(chips, grays)
     for name, ab in (("gray", (0.0, 0.0)), ("mean_color", ab_mean)):
         rows = []
-        for chip in chips:
-            lab = rgb_to_lab(chip.astype(np.float32) / 255.0)
+        for lab, chip in zip(base.copy(), chips):
             lab[..., 1], lab[..., 2] = ab
             rows.append(pixel_metrics(lab_to_uint8(lab), chip))
         result[name] = summarize(rows)

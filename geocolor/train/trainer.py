@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from geocolor import __version__
-from geocolor.color import AB_SCALE, rgb_to_lab
+from geocolor.color import AB_SCALE, gray_to_lightness, rgb_to_lab
 from geocolor.errors import ConfigError, TrainingError
 from geocolor.models.generators import tile_multiple
 from geocolor.models.io import make_readable, write_model_file
@@ -37,11 +37,18 @@ log = logging.getLogger(__name__)
 L_OFFSET, L_SCALE = 50.0, 50.0
 
 
-def batch_to_tensors(batch: np.ndarray, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """uint8 RGB chips (B, T, T, 3) -> normalised L (B, 1, T, T) and a*b* (B, 2, T, T)."""
-    rgb = torch.from_numpy(batch).to(device).permute(0, 3, 1, 2).float() / 255.0
+def batch_to_tensors(batch: np.ndarray, device: torch.device, gray: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 RGB chips (B, T, T, 3) -> normalised L (B, 1, T, T) and a*b* (B, 2, T, T).
+
+    L comes from ``gray`` (B, T, T) uint8 when given (a separate, possibly degraded, input), else
+    from the colour chips themselves.
+    """
+    rgb = torch.from_numpy(np.ascontiguousarray(batch)).to(device).permute(0, 3, 1, 2).float() / 255.0
     lab = rgb_to_lab(rgb, axis=1)
-    return (lab[:, :1] - L_OFFSET) / L_SCALE, lab[:, 1:] / AB_SCALE
+    lum = lab[:, :1]
+    if gray is not None:
+        lum = gray_to_lightness(torch.from_numpy(np.ascontiguousarray(gray)).to(device).float()[:, None] / 255.0)
+    return (lum - L_OFFSET) / L_SCALE, lab[:, 1:] / AB_SCALE
 
 
 def _atomic_torch_save(obj: Any, path: Path) -> None:
@@ -81,7 +88,7 @@ class Trainer:
         if not self.data.test_chips:
             log.warning("no held-out chips: set a holdout on at least one source to get evaluation figures")
         self.model = MODELS[cfg.model.model](cfg, self.device)
-        self.ab_mean = mean_chroma([r.image[r.row0 : r.row1, r.col0 : r.col1] for r in self.data.train])
+        self.ab_mean = mean_chroma(self.data.chroma_images())
         self.step = 0
         self.best: float = math.inf
         self.best_eval: dict[str, Any] | None = None
@@ -127,12 +134,14 @@ class Trainer:
         chips = self.data.test_chips
         if not chips:
             return None
-        result = evaluate_chips(self._predict, chips, self.ab_mean)
+        result = evaluate_chips(self._predict, chips, self.ab_mean, self.data.test_grays)
         with (self.dir / "metrics.jsonl").open("a") as f:
             f.write(json.dumps({"step": self.step, **result}) + "\n")
-        picks = chips[:: max(1, len(chips) // 6)][:6]
-        preds = predict_chips(self._predict, picks)
-        gray = [np.round(rgb_to_lab(c.astype(np.float32) / 255)[..., 0] * 2.55).astype(np.uint8) for c in picks]
+        every = max(1, len(chips) // 6)
+        picks = chips[::every][:6]
+        grays = self.data.test_grays[::every][:6] if self.data.test_grays else None
+        preds = predict_chips(self._predict, picks, grays)
+        gray = grays or [np.round(rgb_to_lab(c.astype(np.float32) / 255)[..., 0] * 2.55).astype(np.uint8) for c in picks]
         save_grid([[g, p, c] for g, p, c in zip(gray, preds, picks)], self.dir / "samples" / f"step_{self.step:06d}.png")
         return result
 
@@ -178,7 +187,8 @@ class Trainer:
         bar = tqdm(total=cfg.steps, initial=self.step, desc=f"train {cfg.name}", disable=None if self.show_progress else True, unit="step")
         last_eval = None
         while self.step < cfg.steps:
-            inp, target = batch_to_tensors(self.data.sample_batch(), self.device)
+            gray, colour = self.data.sample_pairs()
+            inp, target = batch_to_tensors(colour, self.device, gray)
             losses = self.model.train_step(inp, target)
             if not all(math.isfinite(v) for v in losses.values()):
                 raise TrainingError(

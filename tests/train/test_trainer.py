@@ -85,3 +85,17 @@ def test_non_finite_loss_stops_with_clear_message(tmp_path, monkeypatch):
 def test_config_errors_name_the_problem(tmp_path, override, message):
     with pytest.raises(ConfigError, match=message):
         load_config(tiny_config(tmp_path), override)
+
+
+def test_trains_from_a_built_dataset_with_degraded_inputs(tmp_path):
+    """The dataset builder's layout loads in the trainer; evaluation uses its test split."""
+    data = tmp_path / "ds"
+    r = CliRunner().invoke(cli, ["-q", "dataset", str(shared("naip/m_4709963_se_14_1_20090818.tif")), str(data),
+                                 "--bands", "1,2,3", "--size", "128", "--block-size", "1280", "--split-gap", "0",
+                                 "--split", "0.6,0.2,0.2", "--seed", "1", "--preview", "0"])
+    assert r.exit_code == 0, r.output
+    cfg_path = tiny_config(tmp_path, data={"tile": 128, "batch_size": 2, "dataset": str(data)})
+    run = train(load_config(cfg_path), show_progress=False)
+    meta = load(run / "best.pt", device="cpu").metadata
+    assert meta["evaluation"]["n_chips"] > 0
+    assert meta["training"]["sources"][0]["train_chips"] > 0
