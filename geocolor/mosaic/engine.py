@@ -4,7 +4,9 @@ The raster is cut into overlapping tiles (``windows.TileGrid``); the model predi
 tile's L*; predictions are blended with a smooth window and combined with the input's own
 full-resolution L*, so detail is never lost and no seam shows. Tile columns are processed in bands
 and tile rows in order, so only one strip of ``tile`` rows of one band is in memory at a time: peak
-memory does not grow with the raster's size. Reads run one strip ahead in a background thread.
+memory does not grow with the raster's size. Reads run one strip ahead in a background thread, and the
+blending, colour conversion and writing of finished rows run in a writer thread while the model
+works on the next strip.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +50,7 @@ class MosaicOptions:
     cog: bool = True
     compress: str = "deflate"
     band_width: int = 8192  # pixels of tile columns processed together; bounds memory for wide rasters
-    gdal_cache_mb: int = 256
+    gdal_cache_mb: int = 64
     show_progress: bool = True
 
 
@@ -187,27 +189,35 @@ def _run(
     done = 0
     with (
         tqdm(total=total, unit="tile", desc="colorize", disable=None if opts.show_progress else True, leave=False) as bar,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="geocolor-read") as pool,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="geocolor-read") as reader,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="geocolor-write") as writer,
     ):
-        pending = pool.submit(_read_strip, ds, plan, grid, *jobs[0], with_mask)
+        pending = reader.submit(_read_strip, ds, plan, grid, *jobs[0], with_mask)
+        written: Future[None] | None = None
         acc: np.ndarray | None = None
         for k, (band, row) in enumerate(jobs):
             strip = pending.result()
             if k + 1 < len(jobs):
-                pending = pool.submit(_read_strip, ds, plan, grid, *jobs[k + 1], with_mask)
+                pending = reader.submit(_read_strip, ds, plan, grid, *jobs[k + 1], with_mask)
             if is_cancelled and is_cancelled():
                 raise Cancelled("cancelled; no output was written")
             if row == 0:
                 acc = np.zeros((3, grid.tile, strip.lightness.shape[1]), dtype=np.float32)
             assert acc is not None
             _predict_into(acc, strip.lightness, band, grid, translator, opts.batch, window)
-            _emit(out, acc, strip, band, row, grid, with_mask)
+            rows = _final_rows(acc, band, row, grid)
+            if written is not None:
+                written.result()  # at most one write in flight: bounded memory, errors surface here
+            if rows is not None:
+                written = writer.submit(_emit, out, rows, strip, band, row, grid, with_mask)
             _shift(acc, grid.stride)
             n = band.c1 - band.c0 + 1
             done += n
             bar.update(n)
             if progress:
                 progress(0.95 * done / total)
+        if written is not None:
+            written.result()
 
 
 def _predict_into(acc: np.ndarray, lum: np.ndarray, band: Band, grid: TileGrid, translator: Any, batch: int, window: np.ndarray) -> None:
@@ -225,28 +235,39 @@ def _predict_into(acc: np.ndarray, lum: np.ndarray, band: Band, grid: TileGrid, 
             acc[2, :, x : x + t] += window
 
 
-def _emit(out: Any, acc: np.ndarray, strip: _Strip, band: Band, row: int, grid: TileGrid, with_mask: bool) -> None:
-    """Write the rows of this strip that no later tile row touches, for the band's final columns."""
+def _final_rows(acc: np.ndarray, band: Band, row: int, grid: TileGrid) -> np.ndarray | None:
+    """A copy of the accumulator rows that tile row ``row`` completes (None when there are none)."""
+    r0, r1 = grid.final_rows(row)
+    if r1 <= r0 or band.x1 <= band.x0:
+        return None
+    top = row * grid.stride
+    return acc[:, r0 - top : r1 - top].copy()
+
+
+def _emit(out: Any, rows_acc: np.ndarray, strip: _Strip, band: Band, row: int, grid: TileGrid, with_mask: bool, chunk: int = 64) -> None:
+    """Blend, convert to 8-bit sRGB and write the completed rows of one strip, for the band's final columns.
+
+    ``rows_acc`` holds the accumulator rows from ``_final_rows``. Rows are converted ``chunk`` at a
+    time to keep temporary arrays small. Runs in the writer thread.
+    """
     from rasterio.windows import Window
 
     from geocolor.color import lab_to_srgb8
 
     r0, r1 = grid.final_rows(row)
-    if r1 <= r0 or band.x1 <= band.x0:
-        return
-    top = row * grid.stride
-    left = band.c0 * grid.stride
-    rows = slice(r0 - top, r1 - top)
+    top, left = row * grid.stride, band.c0 * grid.stride
     cols = slice(band.x0 - left, band.x1 - left)
-    ab = acc[:2, rows, cols] / acc[2, rows, cols]
-    lab = np.stack([strip.lightness[rows, cols], ab[0], ab[1]], axis=-1)
-    rgb8 = lab_to_srgb8(lab).transpose(2, 0, 1)
-    win = Window(band.x0, r0, band.x1 - band.x0, r1 - r0)
-    if with_mask and strip.mask is not None:
-        mask = strip.mask[rows, cols]
-        rgb8 = rgb8 * (mask > 0)[None]
-        out.write_mask(np.ascontiguousarray(mask), window=win)
-    out.write(np.ascontiguousarray(rgb8), window=win)
+    for y in range(r0, r1, chunk):
+        local = slice(y - r0, min(y + chunk, r1) - r0)
+        rows = slice(y - top, min(y + chunk, r1) - top)
+        ab = rows_acc[:2, local, cols] / rows_acc[2, local, cols]
+        rgb8 = lab_to_srgb8(np.stack([strip.lightness[rows, cols], ab[0], ab[1]], axis=-1)).transpose(2, 0, 1)
+        win = Window(band.x0, y, band.x1 - band.x0, rows.stop - rows.start)
+        if with_mask and strip.mask is not None:
+            mask = strip.mask[rows, cols]
+            rgb8 = rgb8 * (mask > 0)[None]
+            out.write_mask(np.ascontiguousarray(mask), window=win)
+        out.write(np.ascontiguousarray(rgb8), window=win)
 
 
 def _shift(acc: np.ndarray, stride: int) -> None:

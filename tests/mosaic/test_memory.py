@@ -1,4 +1,7 @@
-"""Peak memory of a mosaic run does not grow with the raster's size (2k x 2k vs 8k x 8k)."""
+"""Peak memory of a mosaic run does not grow with the raster's size (2k x 2k vs 8k x 8k).
+
+Both runs use the same column-band width, which is what bounds the working set.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from rasterio.windows import Window
 SCRIPT = """
 import resource, sys
 from geocolor.mosaic.engine import colorize
-colorize(sys.argv[1], sys.argv[2], model=sys.argv[3], show_progress=False, cog=False, compress="lzw", band_width=4096)
+colorize(sys.argv[1], sys.argv[2], model=sys.argv[3], show_progress=False, cog=False, compress="lzw", band_width=1024)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
@@ -40,5 +43,6 @@ def test_peak_memory_independent_of_raster_size(tiny_model, tmp_path):
     for size in (2048, 8192):
         make_raster(tmp_path / f"in{size}.tif", size)
         rss[size] = peak_rss_mb(tmp_path / f"in{size}.tif", tmp_path / f"out{size}.tif", tiny_model)
-    # 16x the pixels: holding the output alone in memory would add ~190 MB
-    assert rss[8192] - rss[2048] < 60, rss
+    # 16x the pixels: holding the 8-bit output alone in memory would add 190 MB, a float
+    # accumulator for the whole raster 770 MB; GDAL's block cache is capped at 64 MB.
+    assert rss[8192] - rss[2048] < 64, rss
