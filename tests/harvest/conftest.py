@@ -1,0 +1,94 @@
+"""Fixtures for harvest tests: a real TiTiler server on 127.0.0.1 serving a real NAIP GeoTIFF as WMTS,
+a small fault-injecting HTTP proxy in front of it, and harvests shared by several tests.
+
+TiTiler (``titiler.application``, from PyPI) runs in its own uvicorn process on a free port; the
+tests skip cleanly when it is not installed. Everything is session-scoped: one server, one proxy.
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from harvest_helpers import NAIP, FaultProxy, free_port, make_handler, sample_config, wait_http
+
+
+@pytest.fixture(scope="session")
+def naip() -> Path:
+    if not NAIP.exists():
+        pytest.skip(f"shared NAIP raster {NAIP} not found")
+    return NAIP
+
+
+@pytest.fixture(scope="session")
+def titiler(naip: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a real TiTiler server (its own process) on a free 127.0.0.1 port."""
+    pytest.importorskip("titiler.application", reason="TiTiler not installed (pip install titiler.application uvicorn)")
+    pytest.importorskip("uvicorn", reason="uvicorn not installed")
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("titiler") / "server.log", "wb")
+    env = {**os.environ, "GDAL_CACHEMAX": "64", "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "titiler.application.main:app", "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "warning"], stdout=log, stderr=subprocess.STDOUT, env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{base}/healthz", proc=proc)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+class QuietServer(http.server.ThreadingHTTPServer):
+    """Clients that gave up (timeouts, on purpose) make the handler's late write fail: not an error here."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def proxy(titiler: str) -> Iterator[FaultProxy]:
+    """The fault-injecting proxy (session-wide; each test calls ``reset`` with its own faults)."""
+    fp = FaultProxy(upstream=titiler, port=free_port())
+    server = QuietServer(("127.0.0.1", fp.port), make_handler(fp))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fp
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def clean_run(titiler: str, tmp_path_factory: pytest.TempPathFactory):  # -> tuple[HarvestConfig, HarvestResult]
+    """The sample AOI at WebMercatorQuad zoom 15, harvested straight from TiTiler."""
+    from geocolor.harvest import harvest
+
+    config = sample_config(titiler, tmp_path_factory.mktemp("clean") / "out")
+    return config, harvest(config)
+
+
+@pytest.fixture(scope="session")
+def proxy_clean_run(proxy: FaultProxy, tmp_path_factory: pytest.TempPathFactory):  # -> tuple[HarvestConfig, HarvestResult]
+    """The sample AOI at zoom 14 through the proxy without faults: the reference for fault and kill tests."""
+    from geocolor.harvest import harvest
+
+    proxy.reset()
+    config = sample_config(proxy.base, tmp_path_factory.mktemp("proxy-clean") / "out", zoom="14")
+    return config, harvest(config)
+
