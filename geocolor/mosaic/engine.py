@@ -6,7 +6,7 @@ full-resolution L*, so detail is never lost and no seam shows. Tile columns are 
 and tile rows in order, so only one strip of ``tile`` rows of one band is in memory at a time: peak
 memory does not grow with the raster's size. Reads run one strip ahead in a background thread, and the
 blending, colour conversion and writing of finished rows run in a writer thread while the model
-works on the next strip.
+works on the next strip: the main thread only feeds the model.
 """
 
 from __future__ import annotations
@@ -194,23 +194,17 @@ def _run(
     ):
         pending = reader.submit(_read_strip, ds, plan, grid, *jobs[0], with_mask)
         written: Future[None] | None = None
-        acc: np.ndarray | None = None
+        blender = _Blender(out, grid, window, with_mask)
         for k, (band, row) in enumerate(jobs):
             strip = pending.result()
             if k + 1 < len(jobs):
                 pending = reader.submit(_read_strip, ds, plan, grid, *jobs[k + 1], with_mask)
             if is_cancelled and is_cancelled():
                 raise Cancelled("cancelled; no output was written")
-            if row == 0:
-                acc = np.zeros((3, grid.tile, strip.lightness.shape[1]), dtype=np.float32)
-            assert acc is not None
-            _predict_into(acc, strip.lightness, band, grid, translator, opts.batch, window)
-            rows = _final_rows(acc, band, row, grid)
+            preds = _predict_strip(strip.lightness, band, grid, translator, opts.batch)
             if written is not None:
-                written.result()  # at most one write in flight: bounded memory, errors surface here
-            if rows is not None:
-                written = writer.submit(_emit, out, rows, strip, band, row, grid, with_mask)
-            _shift(acc, grid.stride)
+                written.result()  # at most one strip in flight: bounded memory, errors surface here
+            written = writer.submit(blender.add, strip, band, row, preds)
             n = band.c1 - band.c0 + 1
             done += n
             bar.update(n)
@@ -220,35 +214,47 @@ def _run(
             written.result()
 
 
-def _predict_into(acc: np.ndarray, lum: np.ndarray, band: Band, grid: TileGrid, translator: Any, batch: int, window: np.ndarray) -> None:
-    """Predict a*b* for every tile of one strip and add it, weighted by ``window``, into ``acc``."""
+def _predict_strip(lum: np.ndarray, band: Band, grid: TileGrid, translator: Any, batch: int) -> np.ndarray:
+    """Predicted a*b* for every tile of one strip, (n_tiles, 2, tile, tile) float32."""
     import torch
 
     t, s = grid.tile, grid.stride
     offsets = [(c - band.c0) * s for c in range(band.c0, band.c1 + 1)]
+    out = []
     for i in range(0, len(offsets), batch):
-        chunk = offsets[i : i + batch]
-        tiles = np.stack([lum[:, x : x + t] for x in chunk])[:, None]
-        ab = translator.predict_chroma(torch.from_numpy(tiles)).cpu().numpy()
-        for x, pred in zip(chunk, ab):
-            acc[:2, :, x : x + t] += pred * window
-            acc[2, :, x : x + t] += window
+        tiles = np.stack([lum[:, x : x + t] for x in offsets[i : i + batch]])[:, None]
+        out.append(translator.predict_chroma(torch.from_numpy(tiles)).cpu().numpy())
+    return np.concatenate(out)
 
 
-def _final_rows(acc: np.ndarray, band: Band, row: int, grid: TileGrid) -> np.ndarray | None:
-    """A copy of the accumulator rows that tile row ``row`` completes (None when there are none)."""
-    r0, r1 = grid.final_rows(row)
-    if r1 <= r0 or band.x1 <= band.x0:
-        return None
-    top = row * grid.stride
-    return acc[:, r0 - top : r1 - top].copy()
+class _Blender:
+    """The strip accumulator, used from the writer thread only: adds weighted tile predictions,
+    writes the rows each tile row completes, then moves down by one tile row."""
+
+    def __init__(self, out: Any, grid: TileGrid, window: np.ndarray, with_mask: bool) -> None:
+        self.out, self.grid, self.window, self.with_mask = out, grid, window, with_mask
+        self.acc: np.ndarray | None = None
+
+    def add(self, strip: _Strip, band: Band, row: int, preds: np.ndarray) -> None:
+        t, s = self.grid.tile, self.grid.stride
+        if row == 0 or self.acc is None:
+            self.acc = np.zeros((3, t, strip.lightness.shape[1]), dtype=np.float32)
+        acc = self.acc
+        for i, pred in enumerate(preds):
+            acc[:2, :, i * s : i * s + t] += pred * self.window
+            acc[2, :, i * s : i * s + t] += self.window
+        r0, r1 = self.grid.final_rows(row)
+        if r1 > r0 and band.x1 > band.x0:
+            top = row * s
+            _emit(self.out, acc[:, r0 - top : r1 - top], strip, band, row, self.grid, self.with_mask)
+        _shift(acc, s)
 
 
 def _emit(out: Any, rows_acc: np.ndarray, strip: _Strip, band: Band, row: int, grid: TileGrid, with_mask: bool, chunk: int = 64) -> None:
     """Blend, convert to 8-bit sRGB and write the completed rows of one strip, for the band's final columns.
 
-    ``rows_acc`` holds the accumulator rows from ``_final_rows``. Rows are converted ``chunk`` at a
-    time to keep temporary arrays small. Runs in the writer thread.
+    ``rows_acc`` holds the accumulator rows of those rows. Rows are converted ``chunk`` at a time to
+    keep temporary arrays small. Runs in the writer thread.
     """
     from rasterio.windows import Window
 

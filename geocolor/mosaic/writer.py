@@ -61,7 +61,7 @@ def open_raw(path: Path, src: Any, tags: dict[str, str]) -> Any:
         with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
             dst = rasterio.open(path, "w", **profile)
     except (rasterio.errors.RasterioIOError, OSError) as e:
-        raise GeocolorIOError(f"cannot create {path.parent / path.name.split('.')[1]}: {str(e).splitlines()[0][:150]}") from None
+        raise GeocolorIOError(f"cannot write in {path.parent}: {str(e).splitlines()[0][:150]}") from None
     gcps, gcp_crs = src.gcps
     if gcps and src.crs is None:
         dst.gcps = (gcps, gcp_crs)
