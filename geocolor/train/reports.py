@@ -32,15 +32,17 @@ def plot_losses(csv_path: Path, png_path: Path) -> None:
     k = max(1, len(rows) // 50)
 
     def smooth(key: str) -> np.ndarray:
+        """Running mean over k points ("valid" part only, so the ends are not pulled toward 0)."""
         v = np.array([float(r[key]) for r in rows])
-        return np.convolve(v, np.ones(k) / k, mode="same") if k > 1 else v
+        return np.convolve(v, np.ones(k) / k, mode="valid")
 
+    x = step[k - 1 :]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     for key in ("d_real", "d_fake", "g_gan"):
-        axes[0].plot(step, smooth(key), label=key)
+        axes[0].plot(x, smooth(key), label=key)
     axes[0].set_title("adversarial losses")
     axes[0].legend()
-    axes[1].plot(step, smooth("g_l1"), color="C3")
+    axes[1].plot(x, smooth("g_l1"), color="C3")
     axes[1].set_title("generator L1 (x lambda)")
     for ax in axes:
         ax.set_xlabel("step")
