@@ -40,3 +40,26 @@ def summarize(rows: list[dict[str, float]]) -> dict[str, float]:
         out[key] = float(vals.mean())
         out[f"{key}_std"] = float(vals.std())
     return out
+
+
+AB_RANGE = 220.0  # a*b* span the model can emit (tanh * 110), the peak for PSNR and SSIM in Lab
+
+
+def _ab(img: np.ndarray) -> np.ndarray:
+    from geocolor.color import rgb_to_lab
+
+    return np.asarray(rgb_to_lab(img.astype(np.float32) / 255.0))[..., 1:].astype(np.float64)
+
+
+def lab_metrics(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """PSNR and SSIM in the model's colour space: on the a*b* channels, with a peak of ``AB_RANGE``.
+
+    The L* channel is left out: geocolor keeps the input's own L*, so only the chroma is predicted.
+    """
+    from skimage.metrics import structural_similarity
+
+    a, b = _ab(pred), _ab(truth)
+    mse = float(np.mean((a - b) ** 2))
+    ab_psnr = math.inf if mse == 0 else 10.0 * math.log10(AB_RANGE**2 / mse)
+    ab_ssim = float(structural_similarity(a, b, channel_axis=-1, data_range=AB_RANGE))
+    return {"psnr_ab": ab_psnr, "ssim_ab": ab_ssim}

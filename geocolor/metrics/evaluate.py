@@ -1,0 +1,220 @@
+"""Evaluate colorization models (or a made output) on chips with truth, against two baselines.
+
+Each method gives one sRGB output per chip: a model colours the chip's gray input (its L* kept,
+its a*b* predicted, as mosaic does); the baselines keep the same L* with a*b* = 0 (``gray``) or the
+training data's mean a*b* (``mean_color``), so every figure has a floor. Per chip we measure PSNR,
+SSIM and mean CIEDE2000 in sRGB, PSNR and SSIM on a*b* (the models' Lab colour space), and the
+Hasler–Süsstrunk colourfulness and its difference to the truth; the summary gives mean ± std.
+FID and IS are added when Inception weights are on disk, else marked skipped (``features``).
+
+``evaluate`` returns an ``Evaluation`` (the JSON-able figures plus the images, for the report);
+``run`` also writes ``metrics.json`` (atomically) and ``report.html`` into an output folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from geocolor import __version__
+from geocolor.metrics.colourfulness import colourfulness, colourfulness_metrics
+from geocolor.metrics.features import FeatureExtractor, default_extractor, distribution_metrics, lpips_status
+from geocolor.metrics.inputs import EvalSet, Sample
+from geocolor.metrics.pixel import lab_metrics, pixel_metrics, summarize
+from geocolor.train.evaluation import input_lab, lab_to_uint8, mean_chroma, predict_chips
+from geocolor.types import PathLike
+
+log = logging.getLogger(__name__)
+
+Predictor = Callable[[torch.Tensor], torch.Tensor]
+BASELINES = ("gray", "mean_color")
+METRICS = {
+    "psnr": "PSNR in sRGB, dB (higher is better; identical chips are capped at 100 in the mean)",
+    "ssim": "SSIM in sRGB (higher is better)",
+    "delta_e2000": "mean CIEDE2000 colour error (lower is better)",
+    "psnr_ab": "PSNR on a*b* (Lab, the models' colour space), peak 220 (higher is better)",
+    "ssim_ab": "SSIM on a*b*, data range 220 (higher is better)",
+    "colourfulness": "Hasler–Süsstrunk colourfulness M (truth's is given for reference)",
+    "colourfulness_diff": "colourfulness minus the truth's (near 0 is best; < 0 is washed out)",
+}
+
+
+@dataclass
+class Evaluation:
+    """The figures (``figures``, JSON-able) and the images the report shows."""
+
+    figures: dict[str, Any]
+    samples: list[Sample]
+    outputs: dict[str, list[np.ndarray]]
+
+
+def score(pred: np.ndarray, truth: np.ndarray | None) -> dict[str, float]:
+    """All per-chip metrics of one output (only colourfulness when there is no truth)."""
+    if truth is None:
+        return colourfulness_metrics(pred, None)
+    return {**pixel_metrics(pred, truth), **lab_metrics(pred, truth), **colourfulness_metrics(pred, truth)}
+
+
+def padded_predictor(translator: Any) -> Predictor:
+    """``translator.predict_chroma`` on chips of any size: L* is edge-padded to the model's tile multiple."""
+    multiple = int(getattr(translator, "tile_multiple", 1))
+
+    def predict(lightness: torch.Tensor) -> torch.Tensor:
+        h, w = lightness.shape[-2:]
+        ph, pw = -h % multiple, -w % multiple
+        x = torch.nn.functional.pad(lightness, (0, pw, 0, ph), mode="replicate") if ph or pw else lightness
+        return translator.predict_chroma(x)[..., :h, :w]
+
+    return predict
+
+
+def _colour_inputs(samples: Sequence[Sample]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(truth-or-gray RGB chips, gray chips) as ``predict_chips`` wants them."""
+    grays = [s.gray for s in samples]
+    chips = [s.truth if s.truth is not None else np.repeat(s.gray[..., None], 3, axis=-1) for s in samples]
+    return chips, grays
+
+
+def baseline_outputs(samples: Sequence[Sample], ab_mean: tuple[float, float]) -> dict[str, list[np.ndarray]]:
+    chips, grays = _colour_inputs(samples)
+    out: dict[str, list[np.ndarray]] = {}
+    for name, ab in (("gray", (0.0, 0.0)), ("mean_color", ab_mean)):
+        lab = input_lab(chips, grays)
+        lab[..., 1], lab[..., 2] = ab
+        out[name] = [lab_to_uint8(x) for x in lab]
+    return out
+
+
+def choose_ab_mean(data: EvalSet, translators: dict[str, Any]) -> tuple[tuple[float, float], str]:
+    """The mean-colour baseline's a*b*: the data's train split, else a model's metadata, else the truth's."""
+    if data.train_colours:
+        return mean_chroma(data.train_colours), "mean a*b* of the dataset's train split"
+    for name, t in translators.items():
+        ab = (getattr(t, "metadata", None) or {}).get("train_ab_mean")
+        if ab is not None:
+            return (float(ab[0]), float(ab[1])), f"train_ab_mean of model {name!r}"
+    truths = [s.truth for s in data.samples if s.truth is not None]
+    if truths:
+        return mean_chroma(truths), "mean a*b* of the evaluated truth itself (an optimistic floor)"
+    return (0.0, 0.0), "no colour data: a*b* = 0"
+
+
+def _number(v: float) -> float | str:
+    return v if math.isfinite(v) else ("inf" if v > 0 else "-inf")
+
+
+def method_figures(rows: list[dict[str, float]], ids: list[str], kind: str) -> dict[str, Any]:
+    per_chip = [{"id": i, **{k: _number(v) for k, v in r.items()}} for i, r in zip(ids, rows)]
+    return {"kind": kind, "summary": summarize(rows), "per_chip": per_chip}
+
+
+def model_names(paths: Sequence[PathLike]) -> list[str]:
+    """Unique display names from model file stems (``best``, ``best-2``, ...)."""
+    names: list[str] = []
+    for p in paths:
+        stem = Path(p).stem
+        name, n = stem, 2
+        while name in names or name in BASELINES:
+            name, n = f"{stem}-{n}", n + 1
+        names.append(name)
+    return names
+
+
+def evaluate(
+    data: EvalSet,
+    translators: dict[str, Any] | None = None,
+    extractor: FeatureExtractor | None = None,
+    extractor_reason: str = "",
+    weights_dir: PathLike | None = None,
+) -> Evaluation:
+    """Score every model (and, in pair mode, the given outputs) and both baselines on ``data``."""
+    translators = translators or {}
+    ab_mean, ab_source = choose_ab_mean(data, translators)
+    chips, grays = _colour_inputs(data.samples)
+    outputs: dict[str, list[np.ndarray]] = baseline_outputs(data.samples, ab_mean)
+    for name, t in translators.items():
+        log.info("colouring %d chips with %s", len(chips), name)
+        outputs[name] = predict_chips(padded_predictor(t), chips, grays)
+    if data.mode == "pair":
+        outputs["output"] = [s.output for s in data.samples if s.output is not None]
+    ids = [s.id for s in data.samples]
+    truths = [s.truth for s in data.samples] if data.has_truth else [None] * len(ids)  # all or none
+    methods = {}
+    for name, imgs in outputs.items():
+        rows = [score(p, t) for p, t in zip(imgs, truths)]
+        methods[name] = method_figures(rows, ids, "baseline" if name in BASELINES else "model")
+    for name, t in translators.items():
+        methods[name]["metadata_name"] = (getattr(t, "metadata", None) or {}).get("name")
+    colour = [s.truth for s in data.samples if s.truth is not None]
+    dist = distribution_metrics(outputs, colour, extractor, extractor_reason) if colour else {
+        "fid": {"status": "skipped: no colour truth to compare with", "values": {}},
+        "is": {"status": "skipped: no colour truth", "values": {}}}
+    dist["lpips"] = {"status": lpips_status(weights_dir), "values": {}}
+    truth_cf = [colourfulness(t) for t in colour]
+    figures = {
+        "geocolor_version": __version__,
+        "mode": data.mode,
+        "data": data.source,
+        "n_chips": len(data.samples),
+        "has_truth": data.has_truth,
+        "colour_space": "lab",
+        "ab_mean": list(ab_mean),
+        "ab_mean_source": ab_source,
+        "metrics": METRICS,
+        "truth": {"colourfulness": float(np.mean(truth_cf)), "colourfulness_std": float(np.std(truth_cf))} if truth_cf else {},
+        "methods": methods,
+        "distribution": dist,
+    }
+    return Evaluation(figures, list(data.samples), outputs)
+
+
+def write_json_atomic(path: PathLike, obj: Any) -> None:
+    """Write JSON to a temporary file beside ``path``, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=2, allow_nan=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run(
+    data: EvalSet,
+    model_paths: Sequence[PathLike],
+    out: PathLike,
+    weights_dir: PathLike | None = None,
+    run_dir: PathLike | None = None,
+    k: int = 4,
+    device: str = "auto",
+    extractor: FeatureExtractor | None = None,
+) -> dict[str, Any]:
+    """Load the models, evaluate, write ``metrics.json`` and ``report.html`` into ``out``; return the figures."""
+    from geocolor.metrics.report import write_report
+    from geocolor.models import load
+
+    translators = {name: load(p, device=device) for name, p in zip(model_names(model_paths), model_paths)}
+    reason = ""
+    if extractor is None:
+        extractor, reason = default_extractor(weights_dir)
+    result = evaluate(data, translators, extractor, reason, weights_dir)
+    for name, p in zip(translators, model_paths):
+        result.figures["methods"][name]["path"] = str(p)
+    out = Path(out)
+    write_json_atomic(out / "metrics.json", result.figures)
+    write_report(result, out, run_dir=run_dir, k=k)
+    log.info("wrote %s and %s", out / "metrics.json", out / "report.html")
+    return result.figures

@@ -1,0 +1,115 @@
+"""What ``evaluate`` reads: a built dataset's split, a folder of plain images, or a GeoTIFF pair.
+
+Every source becomes an ``EvalSet``: a list of ``Sample`` (an id, the gray input the models see, the
+colour truth when there is one, and an already made output in pair mode) plus a note of where it came
+from. Plain colour images give their own L* as the gray input; plain gray images have no truth, so
+only colourfulness (and FID against real colour, when weights exist) can be measured on them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from geocolor.color import gray_to_lightness, lightness_to_gray, rgb_to_lab
+from geocolor.errors import InputError
+from geocolor.types import PathLike
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+
+
+@dataclass
+class Sample:
+    id: str
+    gray: np.ndarray  # H x W uint8: what a model sees
+    truth: np.ndarray | None = None  # H x W x 3 uint8
+    output: np.ndarray | None = None  # H x W x 3 uint8, given in pair mode
+
+
+@dataclass
+class EvalSet:
+    mode: str  # "dataset", "images" or "pair"
+    source: str
+    samples: list[Sample]
+    train_colours: list[np.ndarray] = field(default_factory=list)  # for the mean-colour baseline
+
+    @property
+    def has_truth(self) -> bool:
+        return all(s.truth is not None for s in self.samples)
+
+
+def gray_of(rgb: np.ndarray) -> np.ndarray:
+    """The sRGB gray image with the same L* as ``rgb`` (uint8 in, uint8 out)."""
+    lum = rgb_to_lab(rgb.astype(np.float32) / 255.0)[..., 0]
+    return np.round(np.clip(lightness_to_gray(lum), 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def lightness_of(gray: np.ndarray) -> np.ndarray:
+    return np.asarray(gray_to_lightness(gray.astype(np.float32) / 255.0))
+
+
+def load_dataset(root: PathLike, split: str = "test") -> EvalSet:
+    """The paired chips of ``split`` in a dataset built by ``geocolor dataset``."""
+    from geocolor.dataset.loader import PairedChips
+
+    chips = PairedChips(root, split)
+    if not len(chips):
+        raise InputError(f"{root} has no {split} chips; pick another --split or rebuild the dataset")
+    samples = [Sample(c.id, c.gray, c.color) for c in chips]
+    train = PairedChips(root, "train")
+    colours = [train[i].color for i in range(len(train))]
+    return EvalSet("dataset", str(root), samples, colours)
+
+
+def _read_image(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        arr = np.asarray(im.convert("L") if im.mode in ("L", "I;16", "I", "F", "1") else im.convert("RGB"))
+    return arr.astype(np.uint8)
+
+
+def load_images(folder: PathLike) -> EvalSet:
+    """Every image in ``folder``: colour ones are their own truth, gray ones have none."""
+    paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise InputError(f"{folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    samples = []
+    for p in paths:
+        img = _read_image(p)
+        if img.ndim == 3 and not (np.array_equal(img[..., 0], img[..., 1]) and np.array_equal(img[..., 1], img[..., 2])):
+            samples.append(Sample(p.stem, gray_of(img), img))
+        else:
+            samples.append(Sample(p.stem, img if img.ndim == 2 else img[..., 0]))
+    return EvalSet("images", str(folder), samples)
+
+
+def _read_rgb_raster(path: PathLike) -> np.ndarray:
+    import rasterio
+
+    with rasterio.open(path) as src:
+        if src.count < 3:
+            raise InputError(f"{path} has {src.count} band(s); a colour GeoTIFF with 3 bands is needed")
+        return np.moveaxis(src.read([1, 2, 3]), 0, -1).astype(np.uint8)
+
+
+def load_pair(output: PathLike, truth: PathLike, size: int = 256) -> EvalSet:
+    """A colorized GeoTIFF and its colour truth, same grid, cut into ``size`` chips (all-black chips dropped)."""
+    out, ref = _read_rgb_raster(output), _read_rgb_raster(truth)
+    if out.shape != ref.shape:
+        raise InputError(f"{output} is {out.shape[1]}x{out.shape[0]} but {truth} is {ref.shape[1]}x{ref.shape[0]}; they must share a grid")
+    samples = []
+    for r in range(0, out.shape[0] - size + 1, size):
+        for c in range(0, out.shape[1] - size + 1, size):
+            t = ref[r : r + size, c : c + size]
+            if t.max() == 0:
+                continue
+            samples.append(Sample(f"r{r}_c{c}", gray_of(t), t, out[r : r + size, c : c + size]))
+    if not samples:
+        raise InputError(f"{truth} is smaller than one {size}-pixel chip or all nodata; use a smaller --chip-size")
+    return EvalSet("pair", f"{output} vs {truth}", samples)
