@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,6 @@ class MosaicResult:
     height: int
     tiles: int
     seconds: float
-    stats: dict[str, float] = field(default_factory=dict)
 
     @property
     def megapixels_per_second(self) -> float:
@@ -85,11 +84,10 @@ def colorize(
     **overrides: Any,
 ) -> MosaicResult:
     """Colorize ``src`` into ``dst`` (see module docstring). Keyword overrides set ``MosaicOptions`` fields."""
-    opts = options or MosaicOptions()
-    for key, value in overrides.items():
-        if not hasattr(opts, key):
-            raise TypeError(f"colorize() got an unknown option {key!r}")
-        setattr(opts, key, value)
+    unknown = set(overrides) - {f.name for f in fields(MosaicOptions)}
+    if unknown:
+        raise TypeError(f"colorize() got unknown option(s) {', '.join(sorted(unknown))}")
+    opts = replace(options or MosaicOptions(), **overrides)
     src_path, dst_path = Path(src), Path(dst)
     writer.check_output(dst_path, src_path, opts.overwrite)
     if translator is None:
