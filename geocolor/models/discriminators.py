@@ -1,7 +1,11 @@
-"""Discriminators: the PatchGAN of pix2pix.
+"""Discriminators: the PatchGAN of pix2pix and the 1x1 PixelGAN.
 
 ``basic`` is the 70x70 PatchGAN (3 stride-2 layers); ``n_layers`` lets the depth be chosen. Each
 output logit judges one overlapping patch of the (condition, image) pair, concatenated on channels.
+``pixel`` judges every pixel on its own (1x1 convolutions only): it pushes colour, not texture.
+
+``add_spectral_norm`` wraps every convolution's weight in spectral normalisation (Miyato et al.
+2018), which bounds the discriminator's Lipschitz constant; any discriminator can take it.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from torch import nn
+from torch.nn.utils import parametrizations
 
 from geocolor.models.norms import norm_layer, uses_bias
 
@@ -31,7 +36,29 @@ def patchgan(in_ch: int, ndf: int = 64, n_layers: int = 3, norm: str = "batch") 
     return nn.Sequential(*layers)
 
 
+def pixelgan(in_ch: int, ndf: int = 64, n_layers: int = 1, norm: str = "batch") -> nn.Sequential:
+    """PixelGAN: 1x1 convs in -> ndf -> 2ndf -> 1 logit per pixel (``n_layers`` is ignored)."""
+    del n_layers
+    return nn.Sequential(
+        nn.Conv2d(in_ch, ndf, 1),
+        nn.LeakyReLU(0.2, inplace=True),
+        nn.Conv2d(ndf, ndf * 2, 1, bias=uses_bias(norm)),
+        norm_layer(norm)(ndf * 2),
+        nn.LeakyReLU(0.2, inplace=True),
+        nn.Conv2d(ndf * 2, 1, 1),
+    )
+
+
+def add_spectral_norm(net: nn.Module) -> nn.Module:
+    """Spectrally normalise the weight of every convolution in ``net`` (in place; returns ``net``)."""
+    convs = [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    for m in convs:
+        parametrizations.spectral_norm(m)
+    return net
+
+
 DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {
     "basic": lambda in_ch, ndf=64, norm="batch", n_layers=3: patchgan(in_ch, ndf, 3, norm),
     "n_layers": patchgan,
+    "pixel": pixelgan,
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from torch import nn
+from torch.nn.utils import parametrize
 
 from geocolor.errors import ConfigError
 
@@ -17,12 +18,16 @@ _SCHEMES: dict[str, Callable[[nn.Parameter, float], object]] = {
 
 
 def init_weights(net: nn.Module, scheme: str = "normal", gain: float = 0.02) -> nn.Module:
-    """Initialise conv weights with ``scheme``, norm weights around 1, biases at 0."""
+    """Initialise conv weights with ``scheme``, norm weights around 1, biases at 0.
+
+    A parametrised weight (spectral norm) is initialised through its underlying ``original`` tensor.
+    """
     if scheme not in _SCHEMES:
         raise ConfigError(f"unknown init {scheme!r}; choose one of {', '.join(_SCHEMES)}")
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            _SCHEMES[scheme](m.weight, gain)
+            weight = m.parametrizations.weight.original if parametrize.is_parametrized(m, "weight") else m.weight
+            _SCHEMES[scheme](weight, gain)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, nn.BatchNorm2d):

@@ -13,11 +13,12 @@ from typing import Any
 from torch import nn
 
 from geocolor.errors import ConfigError
-from geocolor.models.discriminators import DISCRIMINATORS
+from geocolor.models.discriminators import DISCRIMINATORS, add_spectral_norm
 from geocolor.models.generators import GENERATORS
 
 
 def build_generator(arch: dict[str, Any]) -> nn.Module:
+    """The generator an architecture dict describes (untrained)."""
     name = arch["generator"]
     if name not in GENERATORS:
         raise ConfigError(f"unknown generator {name!r}; choose one of {', '.join(GENERATORS)}")
@@ -30,7 +31,11 @@ def build_generator(arch: dict[str, Any]) -> nn.Module:
     )
 
 
-def build_discriminator(name: str, in_ch: int, ndf: int, n_layers: int = 3, norm: str = "batch") -> nn.Module:
+def build_discriminator(
+    name: str, in_ch: int, ndf: int, n_layers: int = 3, norm: str = "batch", spectral_norm: bool = False
+) -> nn.Module:
+    """A discriminator by name; ``spectral_norm`` normalises every convolution's weight."""
     if name not in DISCRIMINATORS:
         raise ConfigError(f"unknown discriminator {name!r}; choose one of {', '.join(DISCRIMINATORS)}")
-    return DISCRIMINATORS[name](in_ch, ndf=ndf, n_layers=n_layers, norm=norm)
+    net = DISCRIMINATORS[name](in_ch, ndf=ndf, n_layers=n_layers, norm=norm)
+    return add_spectral_norm(net) if spectral_norm else net

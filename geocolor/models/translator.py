@@ -3,7 +3,8 @@
 ``Translator`` wraps a generator and the metadata of its model file. Its one job is
 ``predict_chroma(L) -> ab``: a batch of L* tiles (N, 1, H, W) in [0, 100] gives the predicted a*b*
 (N, 2, H, W) in CIE units. Normalisation (how L* is scaled for the network, how the tanh output is
-scaled back) comes from the model's metadata, never from flags.
+scaled back) comes from the model's metadata, never from flags. An ``rgb`` model sees the gray as 3
+channels and predicts RGB, whose a*b* are returned (see ``geocolor.models.encoding``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 from torch import nn
 
 from geocolor.errors import ModelFileError
+from geocolor.models.encoding import encoding_from_metadata
 
 
 @dataclass
@@ -35,14 +37,12 @@ class Translator:
 
     def predict_chroma(self, lightness: torch.Tensor) -> torch.Tensor:
         """Map L* tiles (N, 1, H, W) in [0, 100] to predicted a*b* (N, 2, H, W)."""
-        norm = self.metadata["normalization"]
-        x = lightness.to(self.device, torch.float32)
-        x = (x - float(norm["l_offset"])) / float(norm["l_scale"])
-        if self.device.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
+        encoding = encoding_from_metadata(self.metadata)
         with torch.inference_mode():
-            y = self.net(x)
-        return (y.float() * float(norm["ab_scale"])).contiguous()
+            x = encoding.encode_input(lightness.to(self.device, torch.float32))
+            if self.device.type == "cuda":
+                x = x.contiguous(memory_format=torch.channels_last)
+            return encoding.decode_chroma(self.net(x)).contiguous()
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -60,8 +60,7 @@ def build_translator(payload: dict[str, Any], device: str = "auto") -> Translato
 
     meta = payload["metadata"]
     arch = meta["architecture"]
-    if meta["color_space"] != "lab":
-        raise ModelFileError(f"model colour space {meta['color_space']!r} is not supported by mosaic (needs 'lab')")
+    encoding_from_metadata(meta)  # refuses an unknown colour space before building anything
     try:
         net = build_generator(arch)
         state = {k: (v.float() if v.is_floating_point() else v) for k, v in payload["state_dict"].items()}

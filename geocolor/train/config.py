@@ -55,26 +55,40 @@ class ModelConfig:
     ndf: int = 64
     n_layers_d: int = 3
     norm: str = "batch"
+    norm_d: str | None = None  # the discriminator's norm; None: same as ``norm``
+    spectral_norm: bool = False  # spectral normalisation on every discriminator convolution
     dropout: bool = True
     init: str = "normal"
     init_gain: float = 0.02
-    color_space: str = "lab"
+    color_space: str = "lab"  # lab: L* -> a*b* (1 -> 2); rgb: gray as 3 channels -> RGB (3 -> 3)
+
+    @property
+    def discriminator_norm(self) -> str:
+        return self.norm_d or self.norm
 
 
 @dataclass
 class LossConfig:
-    gan_mode: str = "vanilla"
+    gan_mode: str = "vanilla"  # vanilla, lsgan, wgangp or hinge
     lambda_l1: float = 100.0
+    lambda_gp: float = 10.0  # WGAN-GP gradient penalty weight
 
 
 @dataclass
 class OptimConfig:
     lr: float = 2e-4
-    lr_d: float | None = None
+    lr_d: float | None = None  # the discriminator's learning rate (TTUR); None: same as lr
     beta1: float = 0.5
     beta2: float = 0.999
-    policy: str = "linear"  # linear: constant for decay_start * steps, then linearly to 0; or constant
+    # linear: constant for decay_start * steps, then linearly to 0; constant; step: times gamma every
+    # step_size steps; cosine: half a cosine from lr to 0 over the run; plateau: times plateau_factor
+    # when the held-out CIEDE2000 has not improved for plateau_patience evaluations
+    policy: str = "linear"
     decay_start: float = 0.5
+    step_size: int = 0  # step policy; 0: a quarter of the run
+    gamma: float = 0.1
+    plateau_factor: float = 0.5
+    plateau_patience: int = 2
 
 
 @dataclass
@@ -179,11 +193,26 @@ def load_config(path: PathLike, overrides: list[str] | None = None) -> TrainConf
     return config_from_dict(tree, overrides)
 
 
-def validate(cfg: TrainConfig) -> None:
-    from geocolor.models.generators import tile_multiple
+LR_POLICIES = ("linear", "constant", "step", "cosine", "plateau")
 
-    if cfg.model.color_space not in ("lab",):
-        raise ConfigError(f"color_space {cfg.model.color_space!r} is not available yet; use 'lab'")
+
+def validate(cfg: TrainConfig) -> None:
+    """Refuse configs that cannot train, with one message saying what to change."""
+    from geocolor.models.encoding import COLOR_SPACES
+    from geocolor.models.generators import tile_multiple
+    from geocolor.models.losses import GAN_LOSSES
+
+    if cfg.model.color_space not in COLOR_SPACES:
+        raise ConfigError(f"color_space {cfg.model.color_space!r} is not available; use one of {', '.join(COLOR_SPACES)}")
+    if cfg.loss.gan_mode not in GAN_LOSSES:
+        raise ConfigError(f"unknown loss.gan_mode {cfg.loss.gan_mode!r}; choose one of {', '.join(GAN_LOSSES)}")
+    if cfg.loss.gan_mode == "wgangp" and cfg.model.discriminator_norm == "batch":
+        raise ConfigError(
+            "a WGAN-GP critic must not use batch norm (the gradient penalty is per sample); "
+            "set model.norm_d: instance or none (or model.norm)"
+        )
+    if cfg.optim.policy not in LR_POLICIES:
+        raise ConfigError(f"unknown optim.policy {cfg.optim.policy!r}; choose one of {', '.join(LR_POLICIES)}")
     if cfg.data.tile % tile_multiple(cfg.model.generator):
         raise ConfigError(f"data.tile {cfg.data.tile} must be a multiple of {tile_multiple(cfg.model.generator)} for {cfg.model.generator}")
     if not cfg.data.sources and not cfg.data.dataset:

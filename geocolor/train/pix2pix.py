@@ -1,9 +1,10 @@
-"""pix2pix: a conditional GAN with an L1 term (Isola et al. 2017), for L* -> a*b* colorization.
+"""pix2pix: a conditional GAN with an L1 term (Isola et al. 2017), for gray -> colour.
 
 The training step is the classic one: forward the generator; update the discriminator on the real
-pair and on the detached fake pair; then update the generator with the discriminator frozen, on the
-GAN loss plus ``lambda_l1`` times L1 to the target. Networks, GAN loss and optimiser settings come
-from the typed config.
+pair and on the detached fake pair (plus the gradient penalty for WGAN-GP); then update the
+generator with the discriminator frozen, on the GAN loss plus ``lambda_l1`` times L1 to the target.
+Networks, GAN loss, colour space (input/output channels) and optimiser settings come from the typed
+config; what the network sees and predicts is defined by ``geocolor.models.encoding``.
 """
 
 from __future__ import annotations
@@ -14,19 +15,12 @@ import torch
 import torch.nn.functional as F
 
 from geocolor.errors import ConfigError
+from geocolor.models.encoding import encoding_for
 from geocolor.models.init import init_weights
-from geocolor.models.losses import GAN_LOSSES
+from geocolor.models.losses import D_LOSS_WEIGHT, GAN_LOSSES, gradient_penalty
 from geocolor.models.registry import build_discriminator, build_generator
 from geocolor.train.config import TrainConfig
-
-
-def _lr_lambda(cfg: TrainConfig):  # type: ignore[no-untyped-def]
-    start = int(cfg.steps * cfg.optim.decay_start)
-    if cfg.optim.policy == "constant":
-        return lambda step: 1.0
-    if cfg.optim.policy == "linear":
-        return lambda step: 1.0 if step < start else max(0.0, 1.0 - (step - start) / max(1, cfg.steps - start))
-    raise ConfigError(f"unknown lr policy {cfg.optim.policy!r}; choose linear or constant")
+from geocolor.train.schedules import make_scheduler, steps_per_iteration
 
 
 class Pix2Pix:
@@ -38,7 +32,8 @@ class Pix2Pix:
             raise ConfigError(f"unknown gan_mode {cfg.loss.gan_mode!r}; choose one of {', '.join(GAN_LOSSES)}")
         self.cfg = cfg
         self.device = device
-        self.in_ch, self.out_ch = 1, 2
+        self.encoding = encoding_for(m.color_space)
+        self.in_ch, self.out_ch = self.encoding.in_channels, self.encoding.out_channels
         self.arch: dict[str, Any] = {
             "generator": m.generator,
             "in_channels": self.in_ch,
@@ -49,40 +44,59 @@ class Pix2Pix:
         }
         self.G = init_weights(build_generator(self.arch), m.init, m.init_gain).to(device)
         self.D = init_weights(
-            build_discriminator(m.discriminator, self.in_ch + self.out_ch, m.ndf, m.n_layers_d, m.norm), m.init, m.init_gain
+            build_discriminator(
+                m.discriminator, self.in_ch + self.out_ch, m.ndf, m.n_layers_d, m.discriminator_norm, m.spectral_norm
+            ),
+            m.init,
+            m.init_gain,
         ).to(device)
         o = cfg.optim
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=o.lr, betas=(o.beta1, o.beta2))
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=o.lr_d or o.lr, betas=(o.beta1, o.beta2))
-        self.sched_G = torch.optim.lr_scheduler.LambdaLR(self.opt_G, _lr_lambda(cfg))
-        self.sched_D = torch.optim.lr_scheduler.LambdaLR(self.opt_D, _lr_lambda(cfg))
+        self.sched_G = make_scheduler(self.opt_G, cfg)
+        self.sched_D = make_scheduler(self.opt_D, cfg)
         self.gan = GAN_LOSSES[cfg.loss.gan_mode]
+        self.d_weight = D_LOSS_WEIGHT[cfg.loss.gan_mode]
+        self.use_gp = cfg.loss.gan_mode == "wgangp"
+
+    def _discriminator_step(self, inp: torch.Tensor, fake: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+        self.D.requires_grad_(True)
+        self.opt_D.zero_grad(set_to_none=True)
+        fake_pair = torch.cat([inp, fake.detach()], 1)
+        real_pair = torch.cat([inp, target], 1)
+        loss_d_fake = self.gan(self.D(fake_pair), False, True)
+        loss_d_real = self.gan(self.D(real_pair), True, True)
+        loss_d = self.d_weight * (loss_d_fake + loss_d_real)
+        out = {"d_real": loss_d_real.item(), "d_fake": loss_d_fake.item()}
+        if self.use_gp:
+            gp = gradient_penalty(self.D, real_pair, fake_pair, self.cfg.loss.lambda_gp)
+            loss_d = loss_d + gp
+            out["d_gp"] = gp.item()
+        loss_d.backward()
+        self.opt_D.step()
+        return out
 
     def train_step(self, inp: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
         self.G.train()
         self.D.train()
         fake = self.G(inp)
-        self.D.requires_grad_(True)
-        self.opt_D.zero_grad(set_to_none=True)
-        loss_d_fake = self.gan(self.D(torch.cat([inp, fake.detach()], 1)), False)
-        loss_d_real = self.gan(self.D(torch.cat([inp, target], 1)), True)
-        loss_d = 0.5 * (loss_d_fake + loss_d_real)
-        loss_d.backward()
-        self.opt_D.step()
+        losses = self._discriminator_step(inp, fake, target)
         self.D.requires_grad_(False)
         self.opt_G.zero_grad(set_to_none=True)
-        loss_g_gan = self.gan(self.D(torch.cat([inp, fake], 1)), True)
+        loss_g_gan = self.gan(self.D(torch.cat([inp, fake], 1)), True, False)
         loss_g_l1 = F.l1_loss(fake, target) * self.cfg.loss.lambda_l1
         (loss_g_gan + loss_g_l1).backward()
         self.opt_G.step()
-        self.sched_G.step()
-        self.sched_D.step()
-        return {
-            "d_real": loss_d_real.item(),
-            "d_fake": loss_d_fake.item(),
-            "g_gan": loss_g_gan.item(),
-            "g_l1": loss_g_l1.item(),
-        }
+        for sched in (self.sched_G, self.sched_D):
+            if steps_per_iteration(sched):
+                sched.step()
+        return {**losses, "g_gan": loss_g_gan.item(), "g_l1": loss_g_l1.item()}
+
+    def on_evaluation(self, delta_e: float) -> None:
+        """Step the plateau schedulers on the held-out CIEDE2000 (no-op for per-step policies)."""
+        for sched in (self.sched_G, self.sched_D):
+            if not steps_per_iteration(sched):
+                sched.step(delta_e)
 
     def state_dict(self) -> dict[str, Any]:
         return {

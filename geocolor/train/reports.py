@@ -17,8 +17,21 @@ def append_csv(path: Path, row: dict[str, float]) -> None:
         w.writerow(row)
 
 
+ADVERSARIAL = ("d_real", "d_fake", "g_gan")
+NOT_LOSSES = ("step", "lr", "lr_d")
+TITLES = {"g_l1": "generator L1 (x lambda)", "d_gp": "critic gradient penalty (x lambda)"}
+
+
+def loss_panels(columns: list[str]) -> list[tuple[str, list[str]]]:
+    """Group a loss CSV's columns into plot panels: G vs D adversarial terms, then one per other loss."""
+    adversarial = [c for c in ADVERSARIAL if c in columns]
+    panels = [("adversarial losses", adversarial)] if adversarial else []
+    others = [c for c in columns if c not in NOT_LOSSES and c not in ADVERSARIAL]
+    return panels + [(TITLES.get(c, c), [c]) for c in others]
+
+
 def plot_losses(csv_path: Path, png_path: Path) -> None:
-    """One panel for the adversarial terms (G vs D), one for L1, smoothed over ~2 % of the run."""
+    """One panel for the adversarial terms (G vs D), one per other loss, smoothed over ~2 % of the run."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -37,14 +50,14 @@ def plot_losses(csv_path: Path, png_path: Path) -> None:
         return np.convolve(v, np.ones(k) / k, mode="valid")
 
     x = step[k - 1 :]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
-    for key in ("d_real", "d_fake", "g_gan"):
-        axes[0].plot(x, smooth(key), label=key)
-    axes[0].set_title("adversarial losses")
-    axes[0].legend()
-    axes[1].plot(x, smooth("g_l1"), color="C3")
-    axes[1].set_title("generator L1 (x lambda)")
-    for ax in axes:
+    panels = loss_panels(list(rows[0]))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5), squeeze=False)
+    for ax, (title, keys) in zip(axes[0], panels):
+        for i, key in enumerate(keys):
+            ax.plot(x, smooth(key), label=key, color=f"C{i if len(keys) > 1 else 3}")
+        ax.set_title(title)
+        if len(keys) > 1:
+            ax.legend()
         ax.set_xlabel("step")
     fig.tight_layout()
     tmp = png_path.with_suffix(".tmp.png")

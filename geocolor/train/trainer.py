@@ -23,8 +23,9 @@ import numpy as np
 import torch
 
 from geocolor import __version__
-from geocolor.color import AB_SCALE, gray_to_lightness, rgb_to_lab
+from geocolor.color import gray_to_lightness, rgb_to_lab
 from geocolor.errors import ConfigError, TrainingError
+from geocolor.models.encoding import ColorEncoding
 from geocolor.models.generators import tile_multiple
 from geocolor.models.io import make_readable, write_model_file
 from geocolor.train.config import TrainConfig, config_to_dict
@@ -32,23 +33,27 @@ from geocolor.train.data import ChipData
 from geocolor.train.evaluation import evaluate_chips, mean_chroma, predict_chips
 from geocolor.train.pix2pix import MODELS
 from geocolor.train.reports import append_csv, plot_losses, save_grid
+from geocolor.train.schedules import current_lr
 
 log = logging.getLogger(__name__)
-L_OFFSET, L_SCALE = 50.0, 50.0
 
 
-def batch_to_tensors(batch: np.ndarray, device: torch.device, gray: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """uint8 RGB chips (B, T, T, 3) -> normalised L (B, 1, T, T) and a*b* (B, 2, T, T).
+def batch_to_tensors(
+    batch: np.ndarray, device: torch.device, gray: np.ndarray | None = None, encoding: ColorEncoding | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 RGB chips (B, T, T, 3) -> network input and target, encoded for the colour space.
 
-    L comes from ``gray`` (B, T, T) uint8 when given (a separate, possibly degraded, input), else
-    from the colour chips themselves.
+    For ``lab`` (the default) that is normalised L (B, 1, T, T) and a*b* (B, 2, T, T). L comes from
+    ``gray`` (B, T, T) uint8 when given (a separate, possibly degraded, input), else from the colour
+    chips themselves.
     """
+    encoding = encoding or ColorEncoding()
     rgb = torch.from_numpy(np.ascontiguousarray(batch)).to(device).permute(0, 3, 1, 2).float() / 255.0
     lab = rgb_to_lab(rgb, axis=1)
     lum = lab[:, :1]
     if gray is not None:
         lum = gray_to_lightness(torch.from_numpy(np.ascontiguousarray(gray)).to(device).float()[:, None] / 255.0)
-    return (lum - L_OFFSET) / L_SCALE, lab[:, 1:] / AB_SCALE
+    return encoding.encode_input(lum), encoding.encode_target(rgb, lab)
 
 
 def _atomic_torch_save(obj: Any, path: Path) -> None:
@@ -126,9 +131,9 @@ class Trainer:
     # -- evaluation and export ----------------------------------------------------------------
     def _predict(self, lightness: torch.Tensor) -> torch.Tensor:
         self.model.G.eval()
+        encoding = self.model.encoding
         with torch.inference_mode():
-            x = (lightness.to(self.device) - L_OFFSET) / L_SCALE
-            return self.model.G(x).float() * AB_SCALE
+            return encoding.decode_chroma(self.model.G(encoding.encode_input(lightness.to(self.device))))
 
     def evaluate(self) -> dict[str, Any] | None:
         chips = self.data.test_chips
@@ -153,7 +158,7 @@ class Trainer:
             "color_space": cfg.model.color_space,
             "tile_size": cfg.data.tile,
             "tile_multiple": tile_multiple(cfg.model.generator),
-            "normalization": {"l_offset": L_OFFSET, "l_scale": L_SCALE, "ab_scale": AB_SCALE},
+            "normalization": self.model.encoding.normalization(),
             "train_ab_mean": list(self.ab_mean),
             "training": {
                 "model": cfg.model.model,
@@ -162,7 +167,13 @@ class Trainer:
                 "images_seen": self.step * cfg.data.batch_size,
                 "gan_mode": cfg.loss.gan_mode,
                 "lambda_l1": cfg.loss.lambda_l1,
-                "discriminator": {"name": cfg.model.discriminator, "ndf": cfg.model.ndf},
+                "discriminator": {
+                    "name": cfg.model.discriminator,
+                    "ndf": cfg.model.ndf,
+                    "norm": cfg.model.discriminator_norm,
+                    "spectral_norm": cfg.model.spectral_norm,
+                },
+                "lr_policy": cfg.optim.policy,
                 "sources": [
                     {k: (list(v) if isinstance(v, tuple) else v) for k, v in s.items()} for s in self.data.summary
                 ],
@@ -188,7 +199,7 @@ class Trainer:
         last_eval = None
         while self.step < cfg.steps:
             gray, colour = self.data.sample_pairs()
-            inp, target = batch_to_tensors(colour, self.device, gray)
+            inp, target = batch_to_tensors(colour, self.device, gray, self.model.encoding)
             losses = self.model.train_step(inp, target)
             if not all(math.isfinite(v) for v in losses.values()):
                 raise TrainingError(
@@ -198,7 +209,8 @@ class Trainer:
             self.step += 1
             bar.update(1)
             if self.step % cfg.log_every == 0 or self.step == cfg.steps:
-                append_csv(csv_path, {"step": self.step, **{k: round(v, 5) for k, v in losses.items()}, "lr": self.model.sched_G.get_last_lr()[0]})
+                lrs = {"lr": current_lr(self.model.opt_G), "lr_d": current_lr(self.model.opt_D)}
+                append_csv(csv_path, {"step": self.step, **{k: round(v, 5) for k, v in losses.items()}, **lrs})
                 bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()})
                 self._warn_if_discriminator_wins(losses)
             if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
@@ -231,6 +243,9 @@ class Trainer:
                 "step %d: PSNR %.2f SSIM %.3f dE %.2f (gray dE %.2f, mean-colour dE %.2f)",
                 self.step, m["psnr"], m["ssim"], m["delta_e2000"], result["gray"]["delta_e2000"], result["mean_color"]["delta_e2000"],
             )
+            on_evaluation = getattr(self.model, "on_evaluation", None)
+            if on_evaluation is not None:
+                on_evaluation(m["delta_e2000"])
             if m["delta_e2000"] < self.best:
                 self.best = m["delta_e2000"]
                 self.best_eval = result
@@ -240,6 +255,8 @@ class Trainer:
     _d_low_streak = 0
 
     def _warn_if_discriminator_wins(self, losses: dict[str, float]) -> None:
+        if self.cfg.loss.gan_mode not in ("vanilla", "lsgan"):
+            return  # critic scores (WGAN-GP, hinge) are not probabilities: the thresholds mean nothing
         d = 0.5 * (losses["d_real"] + losses["d_fake"])
         self._d_low_streak = self._d_low_streak + 1 if d < 0.05 and losses["g_gan"] > 3.0 else 0
         if self._d_low_streak == 5:
