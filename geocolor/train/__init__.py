@@ -1,1 +1,1 @@
-"""Training: typed config, chip sampling, models (pix2pix), the loop, checkpoints and reports."""
+"""Training: typed config, chip sampling, models (pix2pix, cyclegan), the loop, checkpoints and reports."""

@@ -61,6 +61,7 @@ class ModelConfig:
     init: str = "normal"
     init_gain: float = 0.02
     color_space: str = "lab"  # lab: L* -> a*b* (1 -> 2); rgb: gray as 3 channels -> RGB (3 -> 3)
+    pool_size: int = 50  # cyclegan: fakes kept for the discriminator updates (0: no history)
 
     @property
     def discriminator_norm(self) -> str:
@@ -72,6 +73,11 @@ class LossConfig:
     gan_mode: str = "vanilla"  # vanilla, lsgan, wgangp or hinge
     lambda_l1: float = 100.0
     lambda_gp: float = 10.0  # WGAN-GP gradient penalty weight
+    lambda_a: float = 10.0  # cyclegan: cycle L1 weight gray -> colour -> gray
+    lambda_b: float = 10.0  # cyclegan: cycle L1 weight colour -> gray -> colour
+    # cyclegan identity loss, as a fraction of lambda_a / lambda_b; None: 0.5 for rgb (the CycleGAN
+    # convention), 0 for lab, where the domains differ in channel count (L* vs a*b*)
+    lambda_identity: float | None = None
 
 
 @dataclass
@@ -219,6 +225,30 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError("no training data: set data.dataset (a geocolor dataset folder) or data.sources (colour rasters)")
     if cfg.steps <= 0 or cfg.data.batch_size <= 0:
         raise ConfigError("steps and data.batch_size must be positive")
+    _validate_model(cfg)
+
+
+def _validate_model(cfg: TrainConfig) -> None:
+    """The model name and the options only some models use (cycle and identity weights, image pool)."""
+    from geocolor.train.models import MODELS
+
+    if cfg.model.model not in MODELS:
+        raise ConfigError(f"unknown model.model {cfg.model.model!r}; choose one of {', '.join(MODELS)}")
+    loss = cfg.loss
+    if min(loss.lambda_a, loss.lambda_b, loss.lambda_identity or 0.0) < 0 or cfg.model.pool_size < 0:
+        raise ConfigError("loss.lambda_a, loss.lambda_b, loss.lambda_identity and model.pool_size must be >= 0")
+    if (loss.lambda_identity or 0.0) > 0 and cfg.model.color_space != "rgb":
+        raise ConfigError(
+            "the identity loss needs both domains in the same shape, but lab maps L* (1 channel) to a*b* "
+            "(2 channels): set model.color_space: rgb, or loss.lambda_identity: 0"
+        )
+
+
+def identity_weight(loss: LossConfig, color_space: str) -> float:
+    """The effective ``lambda_identity``: the configured one, else 0.5 for rgb and 0 for lab."""
+    if loss.lambda_identity is not None:
+        return loss.lambda_identity
+    return 0.5 if color_space == "rgb" else 0.0
 
 
 def config_to_dict(cfg: TrainConfig) -> dict[str, Any]:

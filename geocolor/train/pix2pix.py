@@ -19,8 +19,13 @@ from geocolor.models.encoding import encoding_for
 from geocolor.models.init import init_weights
 from geocolor.models.losses import D_LOSS_WEIGHT, GAN_LOSSES, gradient_penalty
 from geocolor.models.registry import build_discriminator, build_generator
-from geocolor.train.config import TrainConfig
+from geocolor.train.config import ModelConfig, TrainConfig
 from geocolor.train.schedules import make_scheduler, steps_per_iteration
+
+
+def generator_arch(m: ModelConfig, in_ch: int, out_ch: int) -> dict[str, Any]:
+    """The architecture dict (as stored in model files) of a generator from ``in_ch`` to ``out_ch`` channels."""
+    return {"generator": m.generator, "in_channels": in_ch, "out_channels": out_ch, "ngf": m.ngf, "norm": m.norm, "dropout": m.dropout}
 
 
 class Pix2Pix:
@@ -34,14 +39,7 @@ class Pix2Pix:
         self.device = device
         self.encoding = encoding_for(m.color_space)
         self.in_ch, self.out_ch = self.encoding.in_channels, self.encoding.out_channels
-        self.arch: dict[str, Any] = {
-            "generator": m.generator,
-            "in_channels": self.in_ch,
-            "out_channels": self.out_ch,
-            "ngf": m.ngf,
-            "norm": m.norm,
-            "dropout": m.dropout,
-        }
+        self.arch = generator_arch(m, self.in_ch, self.out_ch)
         self.G = init_weights(build_generator(self.arch), m.init, m.init_gain).to(device)
         self.D = init_weights(
             build_discriminator(
@@ -115,6 +113,3 @@ class Pix2Pix:
         self.opt_D.load_state_dict(state["opt_D"])
         self.sched_G.load_state_dict(state["sched_G"])
         self.sched_D.load_state_dict(state["sched_D"])
-
-
-MODELS = {"pix2pix": Pix2Pix}

@@ -17,9 +17,16 @@ def append_csv(path: Path, row: dict[str, float]) -> None:
         w.writerow(row)
 
 
-ADVERSARIAL = ("d_real", "d_fake", "g_gan")
+ADVERSARIAL = ("d_real", "d_fake", "g_gan", "d_a", "d_b", "g_gan_a", "g_gan_b")
 NOT_LOSSES = ("step", "lr", "lr_d")
-TITLES = {"g_l1": "generator L1 (x lambda)", "d_gp": "critic gradient penalty (x lambda)"}
+TITLES = {
+    "g_l1": "generator L1 (x lambda)",
+    "d_gp": "critic gradient penalty (x lambda)",
+    "g_cycle_a": "cycle L1 gray->colour->gray (x lambda_a)",
+    "g_cycle_b": "cycle L1 colour->gray->colour (x lambda_b)",
+    "g_idt_a": "identity L1 of G_A (x lambda_b x lambda_identity)",
+    "g_idt_b": "identity L1 of G_B (x lambda_a x lambda_identity)",
+}
 
 
 def loss_panels(columns: list[str]) -> list[tuple[str, list[str]]]:

@@ -31,7 +31,7 @@ from geocolor.models.io import make_readable, write_model_file
 from geocolor.train.config import TrainConfig, config_to_dict
 from geocolor.train.data import ChipData
 from geocolor.train.evaluation import evaluate_chips, mean_chroma, predict_chips
-from geocolor.train.pix2pix import MODELS
+from geocolor.train.models import MODELS
 from geocolor.train.reports import append_csv, plot_losses, save_grid
 from geocolor.train.schedules import current_lr
 
@@ -167,6 +167,7 @@ class Trainer:
                 "images_seen": self.step * cfg.data.batch_size,
                 "gan_mode": cfg.loss.gan_mode,
                 "lambda_l1": cfg.loss.lambda_l1,
+                **getattr(self.model, "training_info", {}),
                 "discriminator": {
                     "name": cfg.model.discriminator,
                     "ndf": cfg.model.ndf,
@@ -198,9 +199,7 @@ class Trainer:
         bar = tqdm(total=cfg.steps, initial=self.step, desc=f"train {cfg.name}", disable=None if self.show_progress else True, unit="step")
         last_eval = None
         while self.step < cfg.steps:
-            gray, colour = self.data.sample_pairs()
-            inp, target = batch_to_tensors(colour, self.device, gray, self.model.encoding)
-            losses = self.model.train_step(inp, target)
+            losses = self.model.train_step(*self._training_batch())
             if not all(math.isfinite(v) for v in losses.values()):
                 raise TrainingError(
                     f"non-finite loss at step {self.step + 1} ({losses}); the last good checkpoint {self.ckpt} is kept. "
@@ -225,6 +224,15 @@ class Trainer:
         if cfg.export:
             self._export_copy(Path(cfg.export))
         return self.dir
+
+    def _training_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Network input and target; for an unpaired model (CycleGAN) drawn from independent chips."""
+        gray, colour = self.data.sample_pairs()
+        inp, target = batch_to_tensors(colour, self.device, gray, self.model.encoding)
+        if getattr(self.model, "unpaired", False):
+            _, other = self.data.sample_pairs()
+            _, target = batch_to_tensors(other, self.device, None, self.model.encoding)
+        return inp, target
 
     def _export_copy(self, target: Path) -> None:
         if target.exists() and not self.overwrite:
@@ -257,14 +265,30 @@ class Trainer:
     def _warn_if_discriminator_wins(self, losses: dict[str, float]) -> None:
         if self.cfg.loss.gan_mode not in ("vanilla", "lsgan"):
             return  # critic scores (WGAN-GP, hinge) are not probabilities: the thresholds mean nothing
-        d = 0.5 * (losses["d_real"] + losses["d_fake"])
-        self._d_low_streak = self._d_low_streak + 1 if d < 0.05 and losses["g_gan"] > 3.0 else 0
+        balance = adversarial_balance(losses)
+        if balance is None:
+            return
+        d, g = balance
+        self._d_low_streak = self._d_low_streak + 1 if d < 0.05 and g > 3.0 else 0
         if self._d_low_streak == 5:
             log.warning(
                 "the discriminator is winning (D loss %.3f, G adversarial loss %.2f): consider a lower D learning "
                 "rate (optim.lr_d), lsgan, or fewer D layers",
-                d, losses["g_gan"],
+                d, g,
             )
+
+
+def adversarial_balance(losses: dict[str, float]) -> tuple[float, float] | None:
+    """(discriminator loss, generator adversarial loss) of a step; for CycleGAN the pair whose D is lower.
+
+    CycleGAN's ``D_A`` judges ``G_A``'s fakes (``d_a`` with ``g_gan_a``), ``D_B`` those of ``G_B``.
+    """
+    if "d_real" in losses:
+        return 0.5 * (losses["d_real"] + losses["d_fake"]), losses["g_gan"]
+    if "d_a" in losses:
+        side = "a" if losses["d_a"] <= losses["d_b"] else "b"
+        return losses[f"d_{side}"], losses[f"g_gan_{side}"]
+    return None
 
 
 def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, overwrite: bool = False) -> Path:

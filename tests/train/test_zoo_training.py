@@ -135,8 +135,6 @@ def test_pix2pix_overfits_one_batch():
 
 
 def test_rgb_model_trains_exports_and_mosaics_keeping_luminance(tmp_path, gray_uint8_twd97):
-    import rasterio
-
     cfg_path = tiny_config(tmp_path)
     tree = yaml.safe_load(cfg_path.read_text())
     tree["model"]["color_space"] = "rgb"
@@ -147,9 +145,15 @@ def test_rgb_model_trains_exports_and_mosaics_keeping_luminance(tmp_path, gray_u
     assert translator.metadata["architecture"]["in_channels"] == 3 == translator.metadata["architecture"]["out_channels"]
     ab = translator.predict_chroma(torch.rand(1, 1, 128, 128) * 100)
     assert ab.shape == (1, 2, 128, 128) and torch.isfinite(ab).all()
-    out = tmp_path / "rgb_model.tif"
-    colorize(gray_uint8_twd97, out, model=run / "last.pt", tile=128, show_progress=False)
-    with rasterio.open(out) as o, rasterio.open(gray_uint8_twd97) as s:
+    assert_mosaic_keeps_lightness(gray_uint8_twd97, run / "last.pt", tmp_path / "rgb_model.tif")
+
+
+def assert_mosaic_keeps_lightness(gray_path: Path, model: Path, out: Path) -> None:
+    """Colorize ``gray_path`` with ``model``: the output's L* equals the input's within 8-bit rounding."""
+    import rasterio
+
+    colorize(gray_path, out, model=model, tile=128, show_progress=False)
+    with rasterio.open(out) as o, rasterio.open(gray_path) as s:
         rgb, gray = o.read(), s.read(1)
     lum = rgb_to_lab(np.moveaxis(rgb, 0, -1).astype(np.float32) / 255.0)[..., 0]
     diff = np.abs(lum - gray_to_lightness(gray.astype(np.float32) / 255.0))
