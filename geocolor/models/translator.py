@@ -9,14 +9,14 @@ channels and predicts RGB, whose a*b* are returned (see ``geocolor.models.encodi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
 from geocolor.errors import ModelFileError
-from geocolor.models.encoding import encoding_from_metadata
+from geocolor.models.encoding import ColorEncoding, encoding_from_metadata
 
 
 @dataclass
@@ -26,6 +26,10 @@ class Translator:
     net: nn.Module
     metadata: dict[str, Any]
     device: torch.device
+    encoding: ColorEncoding = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.encoding = encoding_from_metadata(self.metadata)  # once, not per batch
 
     @property
     def tile_size(self) -> int:
@@ -37,7 +41,7 @@ class Translator:
 
     def predict_chroma(self, lightness: torch.Tensor) -> torch.Tensor:
         """Map L* tiles (N, 1, H, W) in [0, 100] to predicted a*b* (N, 2, H, W)."""
-        encoding = encoding_from_metadata(self.metadata)
+        encoding = self.encoding
         with torch.inference_mode():
             x = encoding.encode_input(lightness.to(self.device, torch.float32))
             if self.device.type == "cuda":

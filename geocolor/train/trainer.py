@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from geocolor import __version__
-from geocolor.color import gray_to_lightness, rgb_to_lab
+from geocolor.color import gray_to_lightness, lightness_to_gray, rgb_to_lab
 from geocolor.errors import ConfigError, TrainingError
 from geocolor.models.encoding import ColorEncoding
 from geocolor.models.generators import tile_multiple
@@ -74,6 +74,7 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, resume: bool = False, show_progress: bool = True, overwrite: bool = False) -> None:
         self.cfg = cfg
         self.overwrite = overwrite
+        self._d_low_streak = 0  # consecutive logs where the discriminator wins
         self.dir = cfg.run_dir
         self.ckpt = self.dir / "checkpoint.pt"
         if self.ckpt.exists() and not resume:
@@ -146,7 +147,7 @@ class Trainer:
         picks = chips[::every][:6]
         grays = self.data.test_grays[::every][:6] if self.data.test_grays else None
         preds = predict_chips(self._predict, picks, grays)
-        gray = grays or [np.round(rgb_to_lab(c.astype(np.float32) / 255)[..., 0] * 2.55).astype(np.uint8) for c in picks]
+        gray = grays or [np.round(lightness_to_gray(rgb_to_lab(c.astype(np.float32) / 255)[..., 0]) * 255).astype(np.uint8) for c in picks]
         save_grid([[g, p, c] for g, p, c in zip(gray, preds, picks)], self.dir / "samples" / f"step_{self.step:06d}.png")
         return result
 
@@ -259,8 +260,6 @@ class Trainer:
                 self.best_eval = result
                 self.export(self.dir / "best.pt", result)
         return result
-
-    _d_low_streak = 0
 
     def _warn_if_discriminator_wins(self, losses: dict[str, float]) -> None:
         if self.cfg.loss.gan_mode not in ("vanilla", "lsgan"):
