@@ -135,11 +135,29 @@ def lab_to_rgb_keep_lightness(lab: Any, iterations: int = 8) -> Any:
     luminance, so out-of-gamut pixels have their (a*, b*) scaled toward 0 (bisection on the scale)
     until they fit. L* is untouched up to the final 8-bit rounding. Works on numpy and torch.
     """
+    lab = _finite_chroma(lab)
     lin = lab_to_linear_rgb(lab)
     bad = ((lin < 0.0) | (lin > 1.0)).any(-1)
     if bad.any():
         lin[bad] = lab_to_linear_rgb(_reduce_chroma(lab[bad], iterations))
     return _clip(linear_to_srgb(_clip(lin, 0.0, 1.0)), 0.0, 1.0)
+
+
+def _finite_chroma(lab: Any) -> Any:
+    """Lab with non-finite a*/b* set to 0 (gray at the pixel's own L*), so no NaN reaches an 8-bit cast."""
+    if _is_torch(lab):
+        import torch
+
+        if bool(torch.isfinite(lab[..., 1:]).all()):
+            return lab
+        lab = lab.clone()
+        lab[..., 1:] = torch.nan_to_num(lab[..., 1:], nan=0.0, posinf=0.0, neginf=0.0)
+        return lab
+    if np.isfinite(lab[..., 1:]).all():
+        return lab
+    lab = lab.copy()
+    lab[..., 1:] = np.nan_to_num(lab[..., 1:], nan=0.0, posinf=0.0, neginf=0.0)
+    return lab
 
 
 _SRGB8_LUT_SIZE = 65536
@@ -159,6 +177,7 @@ def lab_to_srgb8(lab: np.ndarray) -> np.ndarray:
     The fast path of mosaic: gamut mapping only for the out-of-gamut pixels, and the sRGB gamma
     curve through a 65536-entry lookup table (error below 0.05 of one 8-bit level).
     """
+    lab = _finite_chroma(lab)
     lin = lab_to_linear_rgb(lab)
     bad = ((lin < 0.0) | (lin > 1.0)).any(-1)
     if bad.any():

@@ -43,3 +43,13 @@ def test_gamut_mapping_keeps_lightness(backend):
     np.testing.assert_allclose(rgb2lab(rgb)[:, 0], lab[:, 0], atol=1e-3)
     # plain clipping would have changed the lightness of these saturated colours
     assert np.abs(rgb2lab(lab2rgb(lab))[:, 0] - lab[:, 0]).max() > 1.0
+
+
+def test_non_finite_chroma_becomes_gray_at_the_same_lightness():
+    """A NaN or inf a*/b* from a broken model must not turn a pixel black: it is drawn gray, L* kept."""
+    lum = color.uint8_lightness_lut()[[40, 128, 250]]
+    lab = np.stack([lum, np.array([np.nan, np.inf, -np.inf], np.float32), np.array([0.0, np.nan, 0.0], np.float32)], -1)
+    rgb8 = color.lab_to_srgb8(lab.astype(np.float32))
+    assert rgb8.tolist() == [[40, 40, 40], [128, 128, 128], [250, 250, 250]]
+    rgb = np.asarray(color.lab_to_rgb_keep_lightness(lab.astype(np.float32)))
+    assert np.allclose(rgb * 255, [[40] * 3, [128] * 3, [250] * 3], atol=0.01)

@@ -222,7 +222,10 @@ def _predict_strip(lum: np.ndarray, band: Band, grid: TileGrid, translator: Any,
     for i in range(0, len(offsets), batch):
         tiles = np.stack([lum[:, x : x + t] for x in offsets[i : i + batch]])[:, None]
         out.append(translator.predict_chroma(torch.from_numpy(tiles)).cpu().numpy())
-    return np.concatenate(out)
+    preds = np.concatenate(out)
+    if not np.isfinite(preds).all():
+        log.warning("the model predicted NaN/inf chroma for %d pixels; they are drawn gray (lightness kept)", int((~np.isfinite(preds)).sum()))
+    return preds
 
 
 class _Blender:
