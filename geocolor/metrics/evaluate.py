@@ -4,8 +4,11 @@ Each method gives one sRGB output per chip: a model colours the chip's gray inpu
 its a*b* predicted, as mosaic does); the baselines keep the same L* with a*b* = 0 (``gray``) or the
 training data's mean a*b* (``mean_color``), so every figure has a floor. Per chip we measure PSNR,
 SSIM and mean CIEDE2000 in sRGB, PSNR and SSIM on a*b* (the models' Lab colour space), and the
-Hasler–Süsstrunk colourfulness and its difference to the truth; the summary gives mean ± std.
-FID and IS are added when Inception weights are on disk, else marked skipped (``features``).
+Hasler–Süsstrunk colourfulness and its difference to the truth, and LPIPS when its weights are on
+disk; the summary gives mean ± std. FID, KID and IS are added when Inception weights are on disk,
+else marked skipped (``features``). Against the truth, or in unpaired mode against real colour
+reference chips, the a*b* distribution distances of ``colour_stats`` and the colourfulness gap are
+always given, since they need no network.
 
 ``evaluate`` returns an ``Evaluation`` (the JSON-able figures plus the images, for the report);
 ``run`` also writes ``metrics.json`` (atomically) and ``report.html`` into an output folder.
@@ -19,7 +22,7 @@ import math
 import os
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +30,11 @@ import numpy as np
 import torch
 
 from geocolor import __version__
+from geocolor.metrics.colour_stats import ab_distances
 from geocolor.metrics.colourfulness import colourfulness, colourfulness_metrics
-from geocolor.metrics.features import FeatureExtractor, default_extractor, distribution_metrics, lpips_status
+from geocolor.metrics.features import FeatureExtractor, default_extractor, distribution_metrics
 from geocolor.metrics.inputs import EvalSet, Sample
+from geocolor.metrics.lpips import LPIPS, load_lpips, lpips_pairs
 from geocolor.metrics.pixel import lab_metrics, pixel_metrics, summarize
 from geocolor.train.evaluation import input_lab, lab_to_uint8, mean_chroma, predict_chips
 from geocolor.types import PathLike
@@ -46,6 +51,16 @@ METRICS = {
     "ssim_ab": "SSIM on a*b*, data range 220 (higher is better)",
     "colourfulness": "Hasler–Süsstrunk colourfulness M (truth's is given for reference)",
     "colourfulness_diff": "colourfulness minus the truth's (near 0 is best; < 0 is washed out)",
+    "lpips": "LPIPS-AlexNet perceptual distance to the truth (lower is better; needs its weights on disk)",
+}
+DISTRIBUTION = {
+    "fid": "Fréchet Inception Distance to the truth / reference chips (lower is better)",
+    "kid": "Kernel Inception Distance (unbiased MMD², lower is better; fairer than FID on few chips)",
+    "is": "Inception Score of the outputs (higher is better; made for ImageNet objects, weak on aerial views)",
+    "lpips": "mean LPIPS to the truth",
+    "ab_w1": "mean over a* and b* of the Wasserstein-1 distance of pooled pixels to the truth / reference (Lab units)",
+    "ab_hist_tv": "total-variation distance of the 2-D a*b* histograms to the truth / reference (0..1)",
+    "colourfulness_gap": "mean colourfulness of the outputs minus that of the truth / reference chips",
 }
 
 
@@ -56,6 +71,7 @@ class Evaluation:
     figures: dict[str, Any]
     samples: list[Sample]
     outputs: dict[str, list[np.ndarray]]
+    reference: list[np.ndarray] = field(default_factory=list)
 
 
 def score(pred: np.ndarray, truth: np.ndarray | None) -> dict[str, float]:
@@ -85,13 +101,34 @@ def _colour_inputs(samples: Sequence[Sample]) -> tuple[list[np.ndarray], list[np
     return chips, grays
 
 
+def shape_groups(samples: Sequence[Sample]) -> list[list[Sample]]:
+    """Consecutive samples of one size (chips stack into batches; plain images vary in size)."""
+    groups: list[list[Sample]] = []
+    for s in samples:
+        if groups and groups[-1][0].gray.shape == s.gray.shape:
+            groups[-1].append(s)
+        else:
+            groups.append([s])
+    return groups
+
+
 def baseline_outputs(samples: Sequence[Sample], ab_mean: tuple[float, float]) -> dict[str, list[np.ndarray]]:
-    chips, grays = _colour_inputs(samples)
-    out: dict[str, list[np.ndarray]] = {}
-    for name, ab in (("gray", (0.0, 0.0)), ("mean_color", ab_mean)):
-        lab = input_lab(chips, grays)
-        lab[..., 1], lab[..., 2] = ab
-        out[name] = [lab_to_uint8(x) for x in lab]
+    out: dict[str, list[np.ndarray]] = {"gray": [], "mean_color": []}
+    for group in shape_groups(samples):
+        chips, grays = _colour_inputs(group)
+        for name, ab in (("gray", (0.0, 0.0)), ("mean_color", ab_mean)):
+            lab = input_lab(chips, grays)
+            lab[..., 1], lab[..., 2] = ab
+            out[name] += [lab_to_uint8(x) for x in lab]
+    return out
+
+
+def model_outputs(samples: Sequence[Sample], translator: Any) -> list[np.ndarray]:
+    """The model's colouring of each sample's gray input (L* kept)."""
+    out: list[np.ndarray] = []
+    for group in shape_groups(samples):
+        chips, grays = _colour_inputs(group)
+        out += predict_chips(padded_predictor(translator), chips, grays)
     return out
 
 
@@ -106,6 +143,8 @@ def choose_ab_mean(data: EvalSet, translators: dict[str, Any]) -> tuple[tuple[fl
     truths = [s.truth for s in data.samples if s.truth is not None]
     if truths:
         return mean_chroma(truths), "mean a*b* of the evaluated truth itself (an optimistic floor)"
+    if data.reference:
+        return mean_chroma(data.reference), "mean a*b* of the colour reference chips"
     return (0.0, 0.0), "no colour data: a*b* = 0"
 
 
@@ -130,37 +169,78 @@ def model_names(paths: Sequence[PathLike]) -> list[str]:
     return names
 
 
+def colour_distribution(outputs: dict[str, list[np.ndarray]], colour: list[np.ndarray], source: str) -> dict[str, Any]:
+    """The network-free entries: a*b* Wasserstein-1 and histogram distance, colourfulness gap (vs ``colour``)."""
+    if not colour:
+        why = "skipped: no colour truth or --reference to compare with"
+        return {key: {"status": why, "values": {}} for key in ("ab_w1", "ab_hist_tv", "colourfulness_gap")}
+    dists = {name: ab_distances(imgs, colour) for name, imgs in outputs.items()}
+    ref_cf = float(np.mean([colourfulness(c) for c in colour]))
+    gap = {name: float(np.mean([colourfulness(i) for i in imgs])) - ref_cf for name, imgs in outputs.items()}
+    return {
+        "ab_w1": {"status": "ok", "against": source, "values": {n: d["w1_ab"] for n, d in dists.items()},
+                  "per_channel": {n: {"a": d["w1_a"], "b": d["w1_b"]} for n, d in dists.items()}},
+        "ab_hist_tv": {"status": "ok", "against": source, "values": {n: d["hist_tv"] for n, d in dists.items()}},
+        "colourfulness_gap": {"status": "ok", "against": source, "values": gap},
+    }
+
+
+def add_lpips(rows_by_method: dict[str, list[dict[str, float]]], outputs: dict[str, list[np.ndarray]],
+              truths: list[np.ndarray] | None, model: LPIPS | None, reason: str) -> dict[str, Any]:
+    """Per-chip LPIPS into each method's rows (when there is truth and a network); the distribution entry."""
+    if truths is None:
+        return {"status": "skipped: no ground truth (LPIPS compares each output with its own truth)", "values": {}}
+    if model is None:
+        return {"status": f"skipped: {reason}", "values": {}}
+    means = {}
+    for name, rows in rows_by_method.items():
+        vals = lpips_pairs(model, outputs[name], truths)
+        for row, v in zip(rows, vals):
+            row["lpips"] = v
+        means[name] = float(np.mean(vals))
+    return {"status": "ok", "network": f"lpips-{model.net} (v0.1 linear weights)", "values": means}
+
+
+def _summary_of(images: list[np.ndarray], source: str) -> dict[str, Any]:
+    cf = [colourfulness(t) for t in images]
+    return {"source": source, "n_chips": len(images), "colourfulness": float(np.mean(cf)), "colourfulness_std": float(np.std(cf))}
+
+
 def evaluate(
     data: EvalSet,
     translators: dict[str, Any] | None = None,
     extractor: FeatureExtractor | None = None,
     extractor_reason: str = "",
     weights_dir: PathLike | None = None,
+    lpips: tuple[LPIPS | None, str] | None = None,
 ) -> Evaluation:
-    """Score every model (and, in pair mode, the given outputs) and both baselines on ``data``."""
+    """Score every model (and, in pair mode, the given outputs) and both baselines on ``data``.
+
+    ``lpips`` is ``(network or None, reason)``; by default it is looked for in ``weights_dir``.
+    """
     translators = translators or {}
     ab_mean, ab_source = choose_ab_mean(data, translators)
-    chips, grays = _colour_inputs(data.samples)
     outputs: dict[str, list[np.ndarray]] = baseline_outputs(data.samples, ab_mean)
     for name, t in translators.items():
-        log.info("colouring %d chips with %s", len(chips), name)
-        outputs[name] = predict_chips(padded_predictor(t), chips, grays)
+        log.info("colouring %d chips with %s", len(data.samples), name)
+        outputs[name] = model_outputs(data.samples, t)
     if data.mode == "pair":
         outputs["output"] = [s.output for s in data.samples if s.output is not None]
     ids = [s.id for s in data.samples]
-    truths = [s.truth for s in data.samples] if data.has_truth else [None] * len(ids)  # all or none
-    methods = {}
-    for name, imgs in outputs.items():
-        rows = [score(p, t) for p, t in zip(imgs, truths)]
-        methods[name] = method_figures(rows, ids, "baseline" if name in BASELINES else "model")
+    truths = [s.truth for s in data.samples] if data.has_truth else None  # all or none
+    rows = {name: [score(p, t) for p, t in zip(imgs, truths or [None] * len(ids))] for name, imgs in outputs.items()}
+    lpips_model, lpips_reason = lpips if lpips is not None else load_lpips(weights_dir)
+    lpips_entry = add_lpips(rows, outputs, truths, lpips_model, lpips_reason)  # type: ignore[arg-type]
+    methods = {name: method_figures(r, ids, "baseline" if name in BASELINES else "model") for name, r in rows.items()}
     for name, t in translators.items():
         methods[name]["metadata_name"] = (getattr(t, "metadata", None) or {}).get("name")
-    colour = [s.truth for s in data.samples if s.truth is not None]
+    colour = data.reference or [s.truth for s in data.samples if s.truth is not None]
+    against = f"reference chips ({data.reference_source})" if data.reference else "truth"
     dist = distribution_metrics(outputs, colour, extractor, extractor_reason) if colour else {
-        "fid": {"status": "skipped: no colour truth to compare with", "values": {}},
-        "is": {"status": "skipped: no colour truth", "values": {}}}
-    dist["lpips"] = {"status": lpips_status(weights_dir), "values": {}}
-    truth_cf = [colourfulness(t) for t in colour]
+        key: {"status": "skipped: no colour truth or --reference to compare with", "values": {}} for key in ("fid", "kid", "is")}
+    dist["lpips"] = lpips_entry
+    dist.update(colour_distribution(outputs, colour, against))
+    truth_imgs = [s.truth for s in data.samples if s.truth is not None]
     figures = {
         "geocolor_version": __version__,
         "mode": data.mode,
@@ -171,11 +251,13 @@ def evaluate(
         "ab_mean": list(ab_mean),
         "ab_mean_source": ab_source,
         "metrics": METRICS,
-        "truth": {"colourfulness": float(np.mean(truth_cf)), "colourfulness_std": float(np.std(truth_cf))} if truth_cf else {},
+        "distribution_metrics": DISTRIBUTION,
+        "truth": {k: v for k, v in _summary_of(truth_imgs, "truth").items() if k.startswith("colourfulness")} if truth_imgs else {},
+        "reference": _summary_of(data.reference, data.reference_source) if data.reference else {},
         "methods": methods,
         "distribution": dist,
     }
-    return Evaluation(figures, list(data.samples), outputs)
+    return Evaluation(figures, list(data.samples), outputs, list(data.reference))
 
 
 def write_json_atomic(path: PathLike, obj: Any) -> None:

@@ -4,7 +4,8 @@ The weights are looked for, in order, in ``--weights-dir``, ``$GEOCOLOR_WEIGHTS_
 hub cache (``torch.hub.get_dir()/checkpoints``). FID and IS use the TorchScript Inception-v3 that
 NVIDIA publishes for its GAN metrics (``inception-2015-12-05.pt``, the TF-FID network): it loads with
 ``torch.jit.load`` alone, so no Inception code is written here and no torchvision is needed. LPIPS
-needs the ``lpips`` package (which pulls torchvision, which does not import beside this torch).
+is in ``geocolor.metrics.lpips`` (its weights are found the same way). FID, IS and KID formulas are
+in ``frechet`` and are checked against torchmetrics' on the same features.
 
 Whatever is missing, the metric's entry says ``"skipped: <why>"`` instead of failing the evaluation.
 A test (or a caller with another network) can inject its own ``FeatureExtractor``.
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from geocolor.metrics.frechet import frechet_from_features, inception_score
+from geocolor.metrics.frechet import frechet_from_features, inception_score, kernel_inception_distance
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,20 @@ def find_weights(names: Sequence[str], weights_dir: str | os.PathLike[str] | Non
     return None
 
 
-def _where(weights_dir: str | os.PathLike[str] | None) -> str:
+def searched_dirs(weights_dir: str | os.PathLike[str] | None) -> str:
+    """The folders searched for weights, for a "skipped: ..." message."""
     return ", ".join(str(d) for d in weight_dirs(weights_dir))
+
+
+def same_shape_batches(images: Sequence[np.ndarray], batch: int) -> list[list[np.ndarray]]:
+    """Consecutive runs of equal-shape images, at most ``batch`` long (plain image folders vary in size)."""
+    groups: list[list[np.ndarray]] = []
+    for img in images:
+        if groups and len(groups[-1]) < batch and groups[-1][0].shape == img.shape:
+            groups[-1].append(img)
+        else:
+            groups.append([img])
+    return groups
 
 
 def inception_extractor(path: Path, device: str = "cpu", batch: int = 16) -> FeatureExtractor:
@@ -73,8 +86,8 @@ def inception_extractor(path: Path, device: str = "cpu", batch: int = 16) -> Fea
 
     def run(images: list[np.ndarray], **kwargs: Any) -> np.ndarray:
         out = []
-        for i in range(0, len(images), batch):
-            x = torch.from_numpy(np.stack(images[i : i + batch]).transpose(0, 3, 1, 2).copy()).to(device)
+        for group in same_shape_batches(images, batch):
+            x = torch.from_numpy(np.stack(group).transpose(0, 3, 1, 2).copy()).to(device)
             with torch.inference_mode():
                 out.append(net(x, **kwargs).float().cpu().numpy())
         return np.concatenate(out)
@@ -87,20 +100,11 @@ def default_extractor(weights_dir: str | os.PathLike[str] | None = None) -> tupl
     """The Inception extractor if its weights are on disk, else None and why not."""
     path = find_weights(INCEPTION_FILES, weights_dir)
     if path is None:
-        return None, f"no Inception-v3 weights ({' or '.join(INCEPTION_FILES)}) in {_where(weights_dir)}"
+        return None, f"no Inception-v3 weights ({' or '.join(INCEPTION_FILES)}) in {searched_dirs(weights_dir)}"
     try:
         return inception_extractor(path), ""
     except (RuntimeError, ValueError, OSError) as e:
         return None, f"Inception-v3 weights at {path} did not load: {str(e).splitlines()[0][:160]}"
-
-
-def lpips_status(weights_dir: str | os.PathLike[str] | None = None) -> str:
-    """Why LPIPS is not computed (it is never computed yet: see the module docstring)."""
-    try:
-        import lpips  # noqa: F401
-    except ImportError:
-        return "skipped: the lpips package is not installed (it needs torchvision, which does not import beside this torch)"
-    return f"skipped: lpips is installed but geocolor does not drive it yet (AlexNet weights looked for in {_where(weights_dir)})"
 
 
 def distribution_metrics(
@@ -109,19 +113,19 @@ def distribution_metrics(
     extractor: FeatureExtractor | None,
     reason: str = "",
 ) -> dict[str, dict[str, Any]]:
-    """FID of each method's outputs against ``reference`` images, and each method's IS.
+    """FID and KID of each method's outputs against ``reference`` images, and each method's IS.
 
     Every entry has a ``status`` ("ok" or "skipped: ...") and ``values`` per method.
     """
-    if extractor is None:
-        why = f"skipped: {reason or 'no feature network'}"
-        return {"fid": {"status": why, "values": {}}, "is": {"status": why, "values": {}}}
-    if len(reference) < 2:
-        why = "skipped: FID needs at least 2 reference images"
-        return {"fid": {"status": why, "values": {}}, "is": {"status": why, "values": {}}}
+    if extractor is None or len(reference) < 2:
+        why = f"skipped: {reason or 'no feature network'}" if extractor is None else "skipped: FID needs at least 2 reference images"
+        return {key: {"status": why, "values": {}} for key in ("fid", "kid", "is")}
     ref = extractor.features(reference)
-    fid = {name: frechet_from_features(extractor.features(imgs), ref) for name, imgs in outputs.items()}
-    result: dict[str, dict[str, Any]] = {"fid": {"status": "ok", "network": extractor.name, "values": fid}}
+    feats = {name: extractor.features(imgs) for name, imgs in outputs.items() if len(imgs) >= 2}
+    fid = {name: frechet_from_features(f, ref) for name, f in feats.items()}
+    kid = {name: kernel_inception_distance(f, ref)[0] for name, f in feats.items()}
+    result: dict[str, dict[str, Any]] = {"fid": {"status": "ok", "network": extractor.name, "values": fid},
+                                         "kid": {"status": "ok", "network": extractor.name, "values": kid}}
     if extractor.probs is None:
         result["is"] = {"status": f"skipped: {extractor.name} gives no class probabilities", "values": {}}
     else:

@@ -1,9 +1,11 @@
 """The evaluation report: one HTML file that opens offline, its PNGs embedded (and also saved beside it).
 
-Sections: the metric table (mean ± std per method, baselines included), FID / IS / LPIPS with their
-status, box plots of the per-chip distributions, the worst-k and best-k chips of each model by
-CIEDE2000 (input | output | truth), a grid of inputs and outputs where there is no truth, and the
-training curves when a run folder is given.
+Sections: the metric table (mean ± std per method, baselines included), the distribution metrics
+(FID / KID / IS / LPIPS with their status, and the network-free a*b* distances and colourfulness
+gap), box plots of the per-chip distributions, the worst-k and best-k chips of each model by
+CIEDE2000 (input | output | truth), a grid of inputs and outputs where there is no truth (with a
+strip of the real colour reference chips in unpaired mode), and the training curves when a run
+folder is given.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TABLE_METRICS = ("psnr", "ssim", "delta_e2000", "psnr_ab", "ssim_ab", "colourfulness", "colourfulness_diff")
+TABLE_METRICS = ("psnr", "ssim", "delta_e2000", "psnr_ab", "ssim_ab", "colourfulness", "colourfulness_diff", "lpips")
 GAP = 4
 
 
@@ -69,20 +71,24 @@ def metric_table(figures: dict[str, Any]) -> str:
         s = d["summary"]
         cells = "".join(f"<td>{_fmt(s.get(c))} ± {_fmt(s.get(c + '_std'))}</td>" if c in s else "<td>–</td>" for c in cols)
         rows.append(f"<tr><th>{html.escape(name)} <small>({d['kind']})</small></th>{cells}</tr>")
-    truth = figures.get("truth") or {}
-    if truth:
-        cells = "".join(f"<td>{_fmt(truth['colourfulness'])} ± {_fmt(truth['colourfulness_std'])}</td>" if c == "colourfulness"
-                        else "<td></td>" for c in cols)
-        rows.append(f"<tr><th>truth</th>{cells}</tr>")
+    for label in ("truth", "reference"):
+        ref = figures.get(label) or {}
+        if ref:
+            cells = "".join(f"<td>{_fmt(ref['colourfulness'])} ± {_fmt(ref['colourfulness_std'])}</td>"
+                            if c == "colourfulness" else "<td></td>" for c in cols)
+            rows.append(f"<tr><th>{label}</th>{cells}</tr>")
     return f'<table id="metrics"><tr><th>method</th>{head}</tr>{"".join(rows)}</table>'
 
 
 def distribution_lines(figures: dict[str, Any]) -> str:
+    """One line per distribution metric: its status, its value per method, and what it means."""
     items = []
+    notes = figures.get("distribution_metrics", {})
     for key, entry in figures["distribution"].items():
         vals = ", ".join(f"{html.escape(m)} {_fmt(v)}" for m, v in entry.get("values", {}).items())
-        items.append(f"<li><b>{key.upper()}</b>: {html.escape(entry['status'])}{': ' + vals if vals else ''}</li>")
-    return "<ul>" + "".join(items) + "</ul>"
+        note = f" <small>({html.escape(notes[key])})</small>" if key in notes else ""
+        items.append(f"<li><b>{key.upper()}</b>: {html.escape(entry['status'])}{': ' + vals if vals else ''}{note}</li>")
+    return '<ul id="distribution">' + "".join(items) + "</ul>"
 
 
 def box_plots(figures: dict[str, Any]) -> bytes | None:
@@ -198,6 +204,10 @@ def write_report(result: Evaluation, out: Path, run_dir: Path | str | None = Non
         if not ranked:
             idx = list(range(min(3 * k, len(result.samples))))
             pngs.append((f"grid_{name}", f"{name}: inputs | outputs (no truth)", _array_png(chip_grid(result, name, idx))))
+    if result.reference:
+        idx = [int(i) for i in np.linspace(0, len(result.reference) - 1, min(3 * k, len(result.reference))).round()]
+        strip = _stack([_strip([result.reference[i] for i in idx[j : j + 3]]) for j in range(0, len(idx), 3)])
+        pngs.append(("reference", f"Reference: {len(idx)} of {len(result.reference)} real colour chips", _array_png(strip)))
     if run_dir is not None:
         for stem, data in training_curves(Path(run_dir)):
             pngs.append((f"training_{stem}", f"Training: {stem}", data))
@@ -207,7 +217,9 @@ def write_report(result: Evaluation, out: Path, run_dir: Path | str | None = Non
     legend = "".join(f"<li><b>{m}</b>: {html.escape(t)}</li>" for m, t in fig["metrics"].items())
     body = (f"<h1>geocolor evaluation</h1><p>{html.escape(fig['data'])} — {fig['mode']}, {fig['n_chips']} chips; "
             f"mean colour a*b* = ({fig['ab_mean'][0]:.1f}, {fig['ab_mean'][1]:.1f}) from {html.escape(fig['ab_mean_source'])}</p>"
-            f"<h2>Metrics (mean ± std over chips)</h2>{metric_table(fig)}<ul>{legend}</ul>"
+            + (f"<p>Compared with real colour reference chips: {html.escape(fig['reference']['source'])} "
+               f"({fig['reference']['n_chips']} chips)</p>" if fig.get("reference") else "")
+            + f"<h2>Metrics (mean ± std over chips)</h2>{metric_table(fig)}<ul>{legend}</ul>"
             f"<h2>Distribution metrics</h2>{distribution_lines(fig)}{sections}")
     page = f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>geocolor evaluation</title><style>{CSS}</style></head><body>{body}</body></html>'
     path = out / "report.html"

@@ -106,7 +106,7 @@ def test_cli_image_folder_without_truth(tmp_path, tiny):
     assert fig["mode"] == "images" and not fig["has_truth"]
     assert set(fig["methods"]["tiny"]["summary"]) == {"colourfulness", "colourfulness_std"}
     assert fig["methods"]["tiny"]["summary"]["colourfulness"] > 0
-    assert fig["distribution"]["fid"]["status"] == "skipped: no colour truth to compare with"
+    assert fig["distribution"]["fid"]["status"] == "skipped: no colour truth or --reference to compare with"
     assert (out / "grid_tiny.png").is_file()
 
 
