@@ -17,7 +17,7 @@ import numpy as np
 
 from geocolor.color import rgb_to_lab
 
-AB_EDGES = np.linspace(-110.0, 110.0, 45)  # 5-unit bins over the a*b* range the models emit
+AB_EDGES = np.linspace(-112.5, 112.5, 46)  # 5-unit bins centred on multiples of 5 (gray falls in one bin)
 
 
 def pooled_ab(images: Sequence[np.ndarray], step: int = 2) -> np.ndarray:

@@ -39,6 +39,25 @@ def gray_tif(tmp_path_factory) -> Path:
     return write_tif(tmp_path_factory.mktemp("gray") / "gray2009.tif", gray_of(rgb)[None], crs.to_string(), transform)
 
 
+@pytest.fixture(scope="module")
+def soap() -> np.ndarray:
+    """The real NEON Soaproot Saddle orthophoto (400 x 400 RGB, not georeferenced as a PNG)."""
+    from PIL import Image
+
+    with Image.open(shared("neon/SOAP_031.png")) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def save_images(folder: Path, images: dict[str, np.ndarray]) -> Path:
+    """Write each image as ``folder/name`` (PNG or JPEG by the name's suffix)."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, img in images.items():
+        Image.fromarray(img).save(folder / name, **({"quality": 95} if name.endswith(".jpg") else {}))
+    return folder
+
+
 def test_load_unpaired_chips_and_reference(gray_tif):
     data = load_unpaired(gray_tif, shared(COLOUR_YEAR), size=128, max_chips=5)
     assert data.mode == "unpaired" and not data.has_truth
@@ -79,18 +98,9 @@ def test_unpaired_fid_kid_with_a_feature_network(gray_tif):
     assert "unpaired" == fig["mode"] and "reference chips" in dist["ab_w1"]["against"]
 
 
-def test_cli_folders_of_png_and_jpeg_of_different_sizes(tiny, tmp_path):
-    from PIL import Image
-
-    with Image.open(shared("neon/SOAP_031.png")) as im:
-        soap = np.asarray(im.convert("RGB"))
-    inputs, ref = tmp_path / "paintings", tmp_path / "ref"
-    inputs.mkdir()
-    ref.mkdir()
-    Image.fromarray(gray_of(soap[:96, :160])).save(inputs / "a.png")
-    Image.fromarray(gray_of(soap[100:164, 200:264])).save(inputs / "b.jpg", quality=95)
-    Image.fromarray(soap[200:296, :96]).save(ref / "c.jpg", quality=95)
-    Image.fromarray(soap[300:364, 300:364]).save(ref / "d.png")
+def test_cli_folders_of_png_and_jpeg_of_different_sizes(tiny, soap, tmp_path):
+    inputs = save_images(tmp_path / "paintings", {"a.png": gray_of(soap[:96, :160]), "b.jpg": gray_of(soap[100:164, 200:264])})
+    ref = save_images(tmp_path / "ref", {"c.jpg": soap[200:296, :96], "d.png": soap[300:364, 300:364]})
     out = tmp_path / "rep"
     res = CliRunner().invoke(cli, ["evaluate", "--model", str(tiny), "--inputs", str(inputs), "--reference", str(ref),
                                    "--out", str(out)])
@@ -102,15 +112,8 @@ def test_cli_folders_of_png_and_jpeg_of_different_sizes(tiny, tmp_path):
     assert (out / "grid_tiny.png").is_file() and (out / "reference.png").is_file()
 
 
-def test_colour_jpeg_folder_has_truth_worst_best(tiny, tmp_path):
-    from PIL import Image
-
-    with Image.open(shared("neon/SOAP_031.png")) as im:
-        soap = np.asarray(im.convert("RGB"))
-    folder = tmp_path / "colour"
-    folder.mkdir()
-    for i in range(3):
-        Image.fromarray(soap[i * 100 : i * 100 + 96, :128]).save(folder / f"c{i}.jpg", quality=95)
+def test_colour_jpeg_folder_has_truth_worst_best(tiny, soap, tmp_path):
+    folder = save_images(tmp_path / "colour", {f"c{i}.jpg": soap[i * 100 : i * 100 + 96, :128] for i in range(3)})
     out = tmp_path / "rep"
     res = CliRunner().invoke(cli, ["evaluate", "--model", str(tiny), "--data", str(folder), "--out", str(out), "-k", "1"])
     assert res.exit_code == 0, res.output
@@ -132,3 +135,16 @@ def test_reference_must_be_colour(gray_tif, tmp_path):
 def test_exactly_one_source(gray_tif, tmp_path):
     res = CliRunner().invoke(cli, ["evaluate", "--inputs", str(gray_tif), "--data", str(tmp_path), "--out", str(tmp_path / "x")])
     assert res.exit_code != 0 and "--inputs" in res.output
+
+
+def test_reference_replaces_truth_with_data(tiny, soap, tmp_path):
+    folder = save_images(tmp_path / "colour", {f"c{i}.png": soap[i * 100 : i * 100 + 64, :64] for i in range(2)})
+    ref = save_images(tmp_path / "ref", {f"r{i}.png": soap[300:364, i * 100 : i * 100 + 64] for i in range(2)})
+    out = tmp_path / "rep"
+    res = CliRunner().invoke(cli, ["evaluate", "--model", str(tiny), "--data", str(folder), "--reference", str(ref),
+                                   "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    fig = json.loads((out / "metrics.json").read_text())
+    assert fig["has_truth"] and fig["reference"]["n_chips"] == 2
+    assert fig["distribution"]["ab_w1"]["against"] == f"reference chips ({ref})"
+    assert "delta_e2000" in fig["methods"]["tiny"]["summary"]  # the paired metrics still use the truth
