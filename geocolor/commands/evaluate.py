@@ -29,11 +29,13 @@ import click
 @click.option("--weights-dir", type=click.Path(file_okay=False),
               help="Folder with metric network weights: inception-2015-12-05.pt (FID/KID/IS); alexnet-owt-7be5be79.pth "
                    "and lpips_alex.pth (LPIPS) [$GEOCOLOR_WEIGHTS_DIR, torch hub cache]. Nothing is downloaded.")
+@click.option("--lpips-net", default="alex", show_default=True, type=click.Choice(["alex", "vgg"]),
+              help="LPIPS backbone (vgg needs vgg16-397923af.pth and lpips_vgg.pth).")
 @click.option("-k", "--worst-best", "k", default=4, show_default=True, type=click.IntRange(min=1), help="Worst/best chips shown per model.")
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
 def command(models: tuple[str, ...], data: str | None, split: str, pair: tuple[str, str] | None, inputs_path: str | None,
             reference: str | None, chip_size: int, max_chips: int | None, out: str, run_dir: str | None,
-            weights_dir: str | None, k: int, device: str) -> None:
+            weights_dir: str | None, lpips_net: str, k: int, device: str) -> None:
     """Evaluate models on a dataset split, an output/truth GeoTIFF pair, or unpaired gray inputs: metrics.json + report.html in OUT."""
     from pathlib import Path
 
@@ -55,7 +57,7 @@ def command(models: tuple[str, ...], data: str | None, split: str, pair: tuple[s
         evalset.reference = inputs.spread(inputs.load_colour_reference(reference, size=chip_size), max_chips)
         evalset.reference_source = reference
     paths = list(models) or ([] if pair is not None else [str(DEFAULT_MODEL)])
-    figures = run(evalset, paths, out, weights_dir=weights_dir, run_dir=run_dir, k=k, device=device)
+    figures = run(evalset, paths, out, weights_dir=weights_dir, run_dir=run_dir, k=k, device=device, lpips_net=lpips_net)
     _echo_summary(figures, Path(out))
 
 

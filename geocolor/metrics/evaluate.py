@@ -51,7 +51,7 @@ METRICS = {
     "ssim_ab": "SSIM on a*b*, data range 220 (higher is better)",
     "colourfulness": "Hasler–Süsstrunk colourfulness M (truth's is given for reference)",
     "colourfulness_diff": "colourfulness minus the truth's (near 0 is best; < 0 is washed out)",
-    "lpips": "LPIPS-AlexNet perceptual distance to the truth (lower is better; needs its weights on disk)",
+    "lpips": "LPIPS perceptual distance to the truth (lower is better; AlexNet or VGG, needs its weights on disk)",
 }
 DISTRIBUTION = {
     "fid": "Fréchet Inception Distance to the truth / reference chips (lower is better)",
@@ -283,8 +283,12 @@ def run(
     k: int = 4,
     device: str = "auto",
     extractor: FeatureExtractor | None = None,
+    lpips_net: str = "alex",
 ) -> dict[str, Any]:
-    """Load the models, evaluate, write ``metrics.json`` and ``report.html`` into ``out``; return the figures."""
+    """Load the models, evaluate, write ``metrics.json`` and ``report.html`` into ``out``; return the figures.
+
+    ``lpips_net`` is the LPIPS backbone, ``alex`` (the paper's default) or ``vgg``.
+    """
     from geocolor.metrics.report import write_report
     from geocolor.models import load
 
@@ -292,7 +296,7 @@ def run(
     reason = ""
     if extractor is None:
         extractor, reason = default_extractor(weights_dir)
-    result = evaluate(data, translators, extractor, reason, weights_dir)
+    result = evaluate(data, translators, extractor, reason, weights_dir, lpips=load_lpips(weights_dir, lpips_net))
     for name, p in zip(translators, model_paths):
         result.figures["methods"][name]["path"] = str(p)
     out = Path(out)

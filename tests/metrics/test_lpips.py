@@ -21,16 +21,16 @@ from tests.conftest import shared, write_tif
 NAIP = "naip/m_4709963_se_14_1_20090818.tif"
 
 
-def write_lpips_weights(folder: Path, seed: int = 0) -> Path:
-    """A random-init AlexNet saved as a whole torchvision state dict, and positive per-channel weights."""
+def write_lpips_weights(folder: Path, net: str = "alex", seed: int = 0) -> Path:
+    """A random-init backbone saved as a whole torchvision state dict, and positive per-channel weights."""
     folder.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
-    feats = build_features("alex")
+    feats = build_features(net)
     state = {f"features.{k}": v for k, v in feats.state_dict().items()}
     state["classifier.1.weight"] = torch.zeros(4, 4)  # a whole model's file also has a classifier; it is ignored
-    torch.save(state, folder / BACKBONES["alex"].backbone_files[0])
-    lins = {f"lin{i}.model.1.weight": torch.rand(1, c, 1, 1) for i, c in enumerate(BACKBONES["alex"].channels)}
-    torch.save(lins, folder / "alex.pth")
+    torch.save(state, folder / BACKBONES[net].backbone_files[0])
+    lins = {f"lin{i}.model.1.weight": torch.rand(1, c, 1, 1) for i, c in enumerate(BACKBONES[net].channels)}
+    torch.save(lins, folder / BACKBONES[net].linear_files[1])  # named as in the lpips package: alex.pth / vgg.pth
     return folder
 
 
@@ -53,6 +53,14 @@ def test_identical_zero_different_positive_symmetric(weights):
     assert ab == pytest.approx(ba, rel=1e-5)
     slight = [np.clip(x.astype(int) + 3, 0, 255).astype(np.uint8) for x in a]
     assert max(lpips_pairs(model, a, slight)) < min(ab)  # a small change is closer than a different image
+
+
+def test_vgg_backbone(tmp_path):
+    model, why = load_lpips(write_lpips_weights(tmp_path, "vgg"), net="vgg")
+    assert model is not None, why
+    a, b = _images(0, n=1, size=32), _images(1, n=1, size=32)
+    assert lpips_pairs(model, a, a)[0] == pytest.approx(0.0, abs=1e-6)
+    assert lpips_pairs(model, a, b)[0] == pytest.approx(lpips_pairs(model, b, a)[0], rel=1e-5) and lpips_pairs(model, a, b)[0] > 0
 
 
 def test_weights_found_through_environment(weights, monkeypatch):
