@@ -54,7 +54,7 @@ def command(models: tuple[str, ...], data: str | None, split: str, pair: tuple[s
     else:
         evalset = inputs.load_images(data)  # type: ignore[arg-type]
     if reference is not None and inputs_path is None:
-        evalset.reference = inputs.spread(inputs.load_colour_reference(reference, size=chip_size), max_chips)
+        evalset.reference = inputs.load_colour_reference(reference, size=chip_size, max_chips=max_chips)
         evalset.reference_source = reference
     paths = list(models) or ([] if pair is not None else [str(DEFAULT_MODEL)])
     figures = run(evalset, paths, out, weights_dir=weights_dir, run_dir=run_dir, k=k, device=device, lpips_net=lpips_net)

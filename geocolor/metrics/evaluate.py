@@ -123,12 +123,17 @@ def baseline_outputs(samples: Sequence[Sample], ab_mean: tuple[float, float]) ->
     return out
 
 
-def model_outputs(samples: Sequence[Sample], translator: Any) -> list[np.ndarray]:
-    """The model's colouring of each sample's gray input (L* kept)."""
+def model_outputs(samples: Sequence[Sample], translator: Any, desc: str = "colour", chunk: int = 32) -> list[np.ndarray]:
+    """The model's colouring of each sample's gray input (L* kept), with a progress bar on a terminal."""
+    from tqdm import tqdm
+
     out: list[np.ndarray] = []
-    for group in shape_groups(samples):
-        chips, grays = _colour_inputs(group)
-        out += predict_chips(padded_predictor(translator), chips, grays)
+    with tqdm(total=len(samples), desc=desc, unit="chip", disable=None, leave=False) as bar:
+        for group in shape_groups(samples):
+            for i in range(0, len(group), chunk):
+                chips, grays = _colour_inputs(group[i : i + chunk])
+                out += predict_chips(padded_predictor(translator), chips, grays)
+                bar.update(len(chips))
     return out
 
 
@@ -223,7 +228,7 @@ def evaluate(
     outputs: dict[str, list[np.ndarray]] = baseline_outputs(data.samples, ab_mean)
     for name, t in translators.items():
         log.info("colouring %d chips with %s", len(data.samples), name)
-        outputs[name] = model_outputs(data.samples, t)
+        outputs[name] = model_outputs(data.samples, t, desc=f"colour {name}")
     if data.mode == "pair":
         outputs["output"] = [s.output for s in data.samples if s.output is not None]
     ids = [s.id for s in data.samples]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -124,14 +125,20 @@ def spread(items: list, limit: int | None) -> list:
     return [items[int(i)] for i in np.linspace(0, len(items) - 1, limit).round()]
 
 
-def _raster_chips(path: PathLike, size: int, colour: bool) -> list[tuple[str, np.ndarray]]:
+def _valid_windows(ds: Any, size: int) -> list[Any]:
+    """The raster's ``size`` x ``size`` windows that are at least half valid (nodata, alpha and masks alike)."""
+    from rasterio.windows import Window
+
+    wins = [Window(c, r, size, size) for r in range(0, ds.height - size + 1, size) for c in range(0, ds.width - size + 1, size)]
+    return [w for w in wins if (ds.dataset_mask(window=w) > 0).mean() >= 0.5]
+
+
+def _raster_chips(path: PathLike, size: int, colour: bool, max_chips: int | None = None) -> list[tuple[str, np.ndarray]]:
     """``size`` chips of a raster as gray uint8 (any 1- or 3-band input, stretched as mosaic does) or sRGB uint8.
 
     A raster with more than three bands (NAIP's R, G, B, NIR) is read as its first three. Chips that
-    are more than half nodata are left out.
+    are more than half nodata are left out; of the rest at most ``max_chips``, evenly spread, are read.
     """
-    from rasterio.windows import Window
-
     from geocolor.mosaic.reader import open_input, plan_input, to_lightness
 
     chips = []
@@ -141,14 +148,10 @@ def _raster_chips(path: PathLike, size: int, colour: bool) -> list[tuple[str, np
             raise InputError(f"{path} has {len(plan.bands)} colour band(s); the reference must be a 3-band colour raster")
         if colour and not plan.uint8:
             raise InputError(f"{path} is {ds.dtypes[0]}; the colour reference must be 8-bit sRGB")
-        for r in range(0, ds.height - size + 1, size):
-            for c in range(0, ds.width - size + 1, size):
-                win = Window(c, r, size, size)
-                if (ds.dataset_mask(window=win) > 0).mean() < 0.5:
-                    continue
-                data = ds.read(list(plan.bands), window=win)
-                img = np.moveaxis(data, 0, -1) if colour else np.round(np.clip(lightness_to_gray(to_lightness(data, plan)), 0, 1) * 255)
-                chips.append((f"r{r}_c{c}", img.astype(np.uint8)))
+        for win in spread(_valid_windows(ds, size), max_chips):
+            data = ds.read(list(plan.bands), window=win)
+            img = np.moveaxis(data, 0, -1) if colour else np.round(np.clip(lightness_to_gray(to_lightness(data, plan)), 0, 1) * 255)
+            chips.append((f"r{win.row_off}_c{win.col_off}", img.astype(np.uint8)))
     if not chips:
         raise InputError(f"{path} gives no {size}-pixel chip with mostly valid pixels; use a smaller --chip-size")
     return chips
@@ -158,29 +161,29 @@ def _is_colour(img: np.ndarray) -> bool:
     return img.ndim == 3 and not (np.array_equal(img[..., 0], img[..., 1]) and np.array_equal(img[..., 1], img[..., 2]))
 
 
-def load_gray_inputs(path: PathLike, size: int = 256) -> list[Sample]:
+def load_gray_inputs(path: PathLike, size: int = 256, max_chips: int | None = None) -> list[Sample]:
     """Gray inputs without truth: a raster cut into chips, or every image of a folder (colour ones reduced to L*)."""
     if Path(path).is_dir():
-        return [Sample(s.id, s.gray) for s in load_images(path).samples]
-    return [Sample(i, img) for i, img in _raster_chips(path, size, colour=False)]
+        return spread([Sample(s.id, s.gray) for s in load_images(path).samples], max_chips)
+    return [Sample(i, img) for i, img in _raster_chips(path, size, colour=False, max_chips=max_chips)]
 
 
-def load_colour_reference(path: PathLike, size: int = 256) -> list[np.ndarray]:
+def load_colour_reference(path: PathLike, size: int = 256, max_chips: int | None = None) -> list[np.ndarray]:
     """Real colour chips: a 3-band 8-bit raster cut into chips, or the colour images of a folder."""
     if not Path(path).is_dir():
-        return [img for _, img in _raster_chips(path, size, colour=True)]
+        return [img for _, img in _raster_chips(path, size, colour=True, max_chips=max_chips)]
     imgs = [_read_image(p) for p in sorted(Path(path).iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
     colour = [i for i in imgs if _is_colour(i)]
     if len(colour) < len(imgs):
         log.warning("%d gray image(s) in %s left out of the colour reference", len(imgs) - len(colour), path)
     if not colour:
         raise InputError(f"{path} holds no colour images to use as the reference")
-    return colour
+    return spread(colour, max_chips)
 
 
 def load_unpaired(inputs: PathLike, reference: PathLike | None = None, size: int = 256,
                   max_chips: int | None = None) -> EvalSet:
     """Gray inputs (no truth) and, optionally, real colour reference chips of the same area."""
-    samples = spread(load_gray_inputs(inputs, size), max_chips)
-    ref = spread(load_colour_reference(reference, size), max_chips) if reference is not None else []
+    samples = load_gray_inputs(inputs, size, max_chips)
+    ref = load_colour_reference(reference, size, max_chips) if reference is not None else []
     return EvalSet("unpaired", str(inputs), samples, reference=ref, reference_source=str(reference or ""))
