@@ -61,10 +61,15 @@ def _fmt(v: float | None) -> str:
     return "–" if v is None else f"{v:.3f}" if abs(v) < 10 else f"{v:.2f}"
 
 
+def table_columns(figures: dict[str, Any]) -> list[str]:
+    """The per-chip metrics some method has (colourfulness alone where there is no truth)."""
+    return [m for m in TABLE_METRICS if any(m in d["summary"] for d in figures["methods"].values())]
+
+
 def metric_table(figures: dict[str, Any]) -> str:
     """An HTML table: one row per method, ``mean ± std`` per metric."""
     methods = figures["methods"]
-    cols = [m for m in TABLE_METRICS if any(m in d["summary"] for d in methods.values())]
+    cols = table_columns(figures)
     head = "".join(f"<th>{c}</th>" for c in cols)
     rows = []
     for name, d in methods.items():
@@ -94,7 +99,7 @@ def distribution_lines(figures: dict[str, Any]) -> str:
 def box_plots(figures: dict[str, Any]) -> bytes | None:
     """One panel per metric, one box per method, over the per-chip values (infinite PSNRs left out)."""
     methods = figures["methods"]
-    metrics = [m for m in TABLE_METRICS if any(m in d["summary"] for d in methods.values())]
+    metrics = table_columns(figures)
     if not metrics:
         return None
     plt = _pyplot()
@@ -214,7 +219,7 @@ def write_report(result: Evaluation, out: Path, run_dir: Path | str | None = Non
     for stem, _, data in pngs:
         (out / f"{stem}.png").write_bytes(data)
     sections = "".join(f"<h2>{html.escape(title)}</h2>{_img_tag(data, stem)}" for stem, title, data in pngs)
-    legend = "".join(f"<li><b>{m}</b>: {html.escape(t)}</li>" for m, t in fig["metrics"].items())
+    legend = "".join(f"<li><b>{m}</b>: {html.escape(t)}</li>" for m, t in fig["metrics"].items() if m in table_columns(fig))
     body = (f"<h1>geocolor evaluation</h1><p>{html.escape(fig['data'])} — {fig['mode']}, {fig['n_chips']} chips; "
             f"mean colour a*b* = ({fig['ab_mean'][0]:.1f}, {fig['ab_mean'][1]:.1f}) from {html.escape(fig['ab_mean_source'])}</p>"
             + (f"<p>Compared with real colour reference chips: {html.escape(fig['reference']['source'])} "

@@ -85,6 +85,7 @@ def test_cli_unpaired_geotiffs(gray_tif, tiny, tmp_path, monkeypatch):
     page = (out / "report.html").read_text()
     assert '<table id="metrics">' in page and "<th>reference</th>" in page
     assert "AB_W1</b>: ok" in page and "FID</b>: skipped" in page
+    assert "<b>colourfulness</b>" in page and "<b>psnr</b>" not in page  # the legend explains only the table's columns
     assert (out / "grid_tiny.png").is_file() and (out / "reference.png").is_file() and (out / "boxplots.png").is_file()
     assert "AB_W1" in res.output
 
