@@ -11,6 +11,7 @@ these figures also show a colorizer that plays safe.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -20,8 +21,13 @@ from geocolor.color import rgb_to_lab
 AB_EDGES = np.linspace(-112.5, 112.5, 46)  # 5-unit bins centred on multiples of 5 (gray falls in one bin)
 
 
-def pooled_ab(images: Sequence[np.ndarray], step: int = 2) -> np.ndarray:
-    """a*b* (P x 2, float64) of every ``step``-th pixel of uint8 sRGB images, all-zero (nodata) pixels left out."""
+def pooled_ab(images: Sequence[np.ndarray], step: int = 2, max_pixels: int = 2_000_000) -> np.ndarray:
+    """a*b* (P x 2, float64) of every ``step``-th pixel of uint8 sRGB images, all-zero (nodata) pixels left out.
+
+    The step grows so that about ``max_pixels`` at most are pooled, whatever the number of chips.
+    """
+    total = sum(int(np.prod(np.shape(img)[:2])) for img in images)
+    step = max(step, math.ceil(math.sqrt(total / max_pixels)))
     parts = []
     for img in images:
         px = np.asarray(img)[::step, ::step].reshape(-1, 3)

@@ -43,3 +43,9 @@ def test_nodata_black_is_left_out():
     assert len(ab) == 16 * 8
     with pytest.raises(ValueError, match="no valid"):
         ab_distances([np.zeros((4, 4, 3), np.uint8)], [img])
+
+
+def test_pooling_is_bounded():
+    imgs = [lab_image(10, 10, size=64)] * 10  # 40 960 pixels
+    assert len(pooled_ab(imgs, step=1, max_pixels=4096)) <= 4096
+    assert len(pooled_ab(imgs, step=1)) == 40960
