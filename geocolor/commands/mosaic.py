@@ -8,8 +8,13 @@ from geocolor.commands.options import device_option, model_option, overwrite_opt
 
 
 @click.command("mosaic")
-@click.argument("src", metavar="IN", type=click.Path(dir_okay=False))
-@click.argument("dst", metavar="OUT", type=click.Path(dir_okay=False))
+@click.argument("paths", metavar="IN [IN ...] OUT", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--out-dir", type=click.Path(file_okay=False), default=None,
+              help="Colorize every path given (all are inputs) into DIR/<name>.tif.")
+@click.option("--style", default=None, metavar="REF.tif|NAME|auto",
+              help="One palette for every tile and input: a colour reference raster, a named style of the model, "
+                   "or auto (several inputs: their pooled palette). Without --model: the shipped default model with "
+                   "palette matching.")
 @model_option
 @click.option("--tile", type=int, default=None, help="Tile size in pixels (default: the model's).")
 @click.option("--overlap", type=click.IntRange(min=0), default=32, show_default=True, help="Overlap between tiles, blended smoothly.")
@@ -20,18 +25,27 @@ from geocolor.commands.options import device_option, model_option, overwrite_opt
 @click.option("--cog/--no-cog", default=True, show_default=True, help="Write a Cloud Optimized GeoTIFF with overviews.")
 @click.option("--compress", type=click.Choice(["deflate", "lzw", "zstd", "jpeg", "none"]), default="deflate", show_default=True)
 @click.pass_context
-def command(ctx: click.Context, src: str, dst: str, model: str | None, tile: int | None, overlap: int, batch: int,
-            device: str, overwrite: bool, bands: tuple[int, ...] | None, cog: bool, compress: str) -> None:
-    """Colorize the gray raster IN into the colour GeoTIFF OUT.
+def command(ctx: click.Context, paths: tuple[str, ...], out_dir: str | None, style: str | None, model: str | None,
+            tile: int | None, overlap: int, batch: int, device: str, overwrite: bool, bands: tuple[int, ...] | None,
+            cog: bool, compress: str) -> None:
+    """Colorize the gray raster IN into the colour GeoTIFF OUT (or several INs into --out-dir).
 
     OUT keeps IN's size, CRS, transform and nodata mask. IN may be 8- or 16-bit, one band (gray) or
-    three (taken as colour and reduced to its luminance), of any size.
+    three (taken as colour and reduced to its luminance), of any size; a plain image (PNG, JPEG scan)
+    gives an output without CRS.
     """
     from geocolor.mosaic.engine import MosaicOptions, colorize
 
     opts = MosaicOptions(model=model, tile=tile, overlap=overlap, batch=batch, device=device, overwrite=overwrite,
-                         bands=bands, cog=cog, compress=compress, show_progress=show_progress(ctx))
-    result = colorize(src, dst, opts)
-    if show_progress(ctx):
+                         bands=bands, cog=cog, compress=compress, show_progress=show_progress(ctx), style=style)
+    if out_dir is not None:
+        from geocolor.mosaic.batch import colorize_many
+
+        results = colorize_many(list(paths), out_dir, opts)
+    elif len(paths) == 2:
+        results = [colorize(paths[0], paths[1], opts)]
+    else:
+        raise click.UsageError("give IN OUT, or several inputs with --out-dir DIR")
+    for result in results if show_progress(ctx) else []:
         click.echo(f"{result.path}: {result.width} x {result.height}, {result.tiles} tiles, "
                    f"{result.seconds:.1f} s ({result.megapixels_per_second:.2f} MP/s)", err=True)

@@ -74,15 +74,23 @@ class UnetGenerator(nn.Module):
             self.up.append(nn.Sequential(*layers))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.run(x)
+
+    def run(self, x: torch.Tensor, modulate: Callable[[int, torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+        """The forward pass; ``modulate(j, h)``, if given, transforms the output of decoder layer ``j``
+        (all but the last), which is how a style code steers the decoder (``geocolor.models.style``)."""
         skips = []
         for layer in self.down:
             x = layer(x)
             skips.append(x)
         x = skips.pop()
+        last = len(self.up) - 1
         for j, layer in enumerate(self.up):
             if j > 0:
                 x = torch.cat([skips.pop(), x], dim=1)
             x = layer(x)
+            if modulate is not None and j < last:
+                x = modulate(j, x)
         return x
 
 

@@ -20,6 +20,10 @@ from geocolor.models.generators import GENERATORS
 def build_generator(arch: dict[str, Any]) -> nn.Module:
     """The generator an architecture dict describes (untrained)."""
     name = arch["generator"]
+    if arch.get("style_dim"):  # a style-conditioned generator (geocolor.models.style)
+        from geocolor.models.style import build_style_generator
+
+        return build_style_generator(arch)
     if name not in GENERATORS:
         raise ConfigError(f"unknown generator {name!r}; choose one of {', '.join(GENERATORS)}")
     return GENERATORS[name](

@@ -39,14 +39,28 @@ class Translator:
     def tile_multiple(self) -> int:
         return int(self.metadata.get("tile_multiple", self.tile_size))
 
-    def predict_chroma(self, lightness: torch.Tensor) -> torch.Tensor:
-        """Map L* tiles (N, 1, H, W) in [0, 100] to predicted a*b* (N, 2, H, W)."""
+    @property
+    def style_conditioned(self) -> bool:
+        """True for a stylecolor model, whose generator also takes a style code."""
+        return bool((self.metadata.get("style") or {}).get("conditioned"))
+
+    def predict_chroma(self, lightness: torch.Tensor, style: Any = None) -> torch.Tensor:
+        """Map L* tiles (N, 1, H, W) in [0, 100] to predicted a*b* (N, 2, H, W).
+
+        ``style`` (a style code, (D,) or (N, D); see ``geocolor.models.style``) conditions a
+        style-conditioned model; None uses its default style. Plain models take no style.
+        """
         encoding = self.encoding
+        if style is not None and not self.style_conditioned:
+            raise ModelFileError("this model is not style-conditioned; use palette matching (geocolor.style) instead")
         with torch.inference_mode():
             x = encoding.encode_input(lightness.to(self.device, torch.float32))
             if self.device.type == "cuda":
                 x = x.contiguous(memory_format=torch.channels_last)
-            return encoding.decode_chroma(self.net(x)).contiguous()
+            if style is None:
+                return encoding.decode_chroma(self.net(x)).contiguous()
+            code = torch.as_tensor(style, dtype=torch.float32, device=self.device).reshape(-1, self.net.default_style.numel())
+            return encoding.decode_chroma(self.net(x, code.expand(x.shape[0], -1))).contiguous()
 
 
 def resolve_device(device: str = "auto") -> torch.device:

@@ -24,7 +24,7 @@ import numpy as np
 from geocolor import __version__
 from geocolor.errors import GeocolorError, InputError
 from geocolor.mosaic import writer
-from geocolor.mosaic.reader import InputPlan, open_input, plan_input, to_lightness
+from geocolor.mosaic.reader import InputPlan, is_georeferenced, open_input, plan_input, to_lightness
 from geocolor.mosaic.windows import Band, TileGrid, blend_window
 from geocolor.types import CancelCallback, PathLike, ProgressCallback
 
@@ -52,6 +52,9 @@ class MosaicOptions:
     band_width: int = 8192  # pixels of tile columns processed together; bounds memory for wide rasters
     gdal_cache_mb: int = 64
     show_progress: bool = True
+    # a reference raster, a named style of the model, or a ``geocolor.style.apply.StyleTarget``
+    # ("auto" needs several inputs: ``geocolor.mosaic.batch.colorize_many``)
+    style: Any = None
 
 
 @dataclass
@@ -98,11 +101,17 @@ def colorize(
 
     with rasterio.Env(GDAL_CACHEMAX=opts.gdal_cache_mb), open_input(str(src_path)) as ds:
         plan = plan_input(ds, opts.bands, opts.percentiles)
+        if not is_georeferenced(ds):
+            log.warning("%s is not georeferenced (a plain image); %s will have pixel coordinates and no CRS", src_path.name, dst_path.name)
         grid = _grid(ds, translator, opts)
+        if opts.style is not None:
+            translator = _styled(translator, opts.style, ds, plan, grid.tile)
         raw, tmp = writer.temp_paths(dst_path)
         try:
             started = time.perf_counter()
             tags = {"GEOCOLOR_VERSION": __version__, "GEOCOLOR_MODEL": str(translator.metadata.get("name", "?")), "GEOCOLOR_SOURCE": src_path.name}
+            if opts.style is not None:
+                tags["GEOCOLOR_STYLE"] = translator.description
             with writer.open_raw(raw, ds, tags) as out:
                 with_mask = not _all_valid(ds, plan)
                 _run(ds, out, plan, grid, translator, opts, with_mask, progress, is_cancelled)
@@ -128,6 +137,14 @@ def _grid(ds: Any, translator: Any, opts: MosaicOptions) -> TileGrid:
     if opts.batch < 1:
         raise InputError("--batch must be at least 1")
     return TileGrid(ds.width, ds.height, tile, opts.overlap)
+
+
+def _styled(translator: Any, style: Any, ds: Any, plan: InputPlan, tile: int) -> Any:
+    """The translator with ``style`` applied (``geocolor.style.apply``)."""
+    from geocolor.style.apply import resolve_style, styled_translator
+
+    target = resolve_style(str(style), translator) if isinstance(style, (str, Path)) else style
+    return styled_translator(translator, target, ds, plan, tile)
 
 
 def _all_valid(ds: Any, plan: InputPlan) -> bool:

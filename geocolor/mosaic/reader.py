@@ -34,16 +34,26 @@ class InputPlan:
 
 
 def open_input(path: str) -> Any:
+    import warnings
+
     import rasterio
-    from rasterio.errors import RasterioIOError
+    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
     try:
-        return rasterio.open(path)
+        with warnings.catch_warnings():
+            # a scan or painting without georeferencing is fine: colorize() says so in one line
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            return rasterio.open(path)
     except RasterioIOError as e:
         msg = str(e).splitlines()[0] if str(e) else "unreadable"
         if "No such file" in msg or "does not exist" in msg:
             raise InputError(f"input {path} does not exist") from None
         raise InputError(f"{path} is not a raster GDAL can read ({msg[:150]})") from None
+
+
+def is_georeferenced(ds: Any) -> bool:
+    """True when ``ds`` has a CRS, a non-identity transform or ground control points."""
+    return ds.crs is not None or not ds.transform.is_identity or bool(ds.gcps[0])
 
 
 def plan_input(ds: Any, bands: tuple[int, ...] | None = None, percentiles: tuple[float, float] = (0.5, 99.5)) -> InputPlan:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,8 @@ def open_raw(path: Path, src: Any, tags: dict[str, str]) -> Any:
     if src.crs is not None or not src.transform.is_identity:
         profile.update(crs=src.crs, transform=src.transform)
     try:
-        with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
+        with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), warnings.catch_warnings():
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)  # plain scans: said once by colorize()
             dst = rasterio.open(path, "w", **profile)
     except (rasterio.errors.RasterioIOError, OSError) as e:
         raise GeocolorIOError(f"cannot write in {path.parent}: {str(e).splitlines()[0][:150]}") from None

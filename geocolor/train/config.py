@@ -27,6 +27,7 @@ class SourceConfig:
     scales: list[float] = field(default_factory=lambda: [1.0])
     holdout: str = "none"  # "right:0.3", "bottom:0.25", "left:..", "top:..", or "none"
     split: str = "both"  # "both" (train + holdout test), "train" or "test"
+    style: str | None = None  # stylecolor: the named style (look) this source's colours stand for
 
 
 @dataclass
@@ -62,6 +63,8 @@ class ModelConfig:
     init_gain: float = 0.02
     color_space: str = "lab"  # lab: L* -> a*b* (1 -> 2); rgb: gray as 3 channels -> RGB (3 -> 3)
     pool_size: int = 50  # cyclegan: fakes kept for the discriminator updates (0: no history)
+    style_other_prob: float = 0.5  # stylecolor: chance the style reference is another crop, not the target itself
+    style_jitter_prob: float = 0.5  # stylecolor: chance a sample gets a random palette (target and reference alike)
 
     @property
     def discriminator_norm(self) -> str:
@@ -78,6 +81,7 @@ class LossConfig:
     # cyclegan identity loss, as a fraction of lambda_a / lambda_b; None: 0.5 for rgb (the CycleGAN
     # convention), 0 for lab, where the domains differ in channel count (L* vs a*b*)
     lambda_identity: float | None = None
+    lambda_style: float = 10.0  # stylecolor: L1 between the output's style code and the target's
 
 
 @dataclass

@@ -11,5 +11,6 @@ from __future__ import annotations
 
 from geocolor.train.cyclegan import CycleGAN
 from geocolor.train.pix2pix import Pix2Pix
+from geocolor.train.stylecolor import StyleColor
 
-MODELS: dict[str, type] = {"pix2pix": Pix2Pix, "cyclegan": CycleGAN}
+MODELS: dict[str, type] = {"pix2pix": Pix2Pix, "cyclegan": CycleGAN, "stylecolor": StyleColor}

@@ -39,11 +39,11 @@ class Pix2Pix:
         self.device = device
         self.encoding = encoding_for(m.color_space)
         self.in_ch, self.out_ch = self.encoding.in_channels, self.encoding.out_channels
-        self.arch = generator_arch(m, self.in_ch, self.out_ch)
+        self.arch = self._generator_arch(m)
         self.G = init_weights(build_generator(self.arch), m.init, m.init_gain).to(device)
         self.D = init_weights(
             build_discriminator(
-                m.discriminator, self.in_ch + self.out_ch, m.ndf, m.n_layers_d, m.discriminator_norm, m.spectral_norm
+                m.discriminator, self._d_in_channels(), m.ndf, m.n_layers_d, m.discriminator_norm, m.spectral_norm
             ),
             m.init,
             m.init_gain,
@@ -56,6 +56,14 @@ class Pix2Pix:
         self.gan = GAN_LOSSES[cfg.loss.gan_mode]
         self.d_weight = D_LOSS_WEIGHT[cfg.loss.gan_mode]
         self.use_gp = cfg.loss.gan_mode == "wgangp"
+
+    def _generator_arch(self, m: ModelConfig) -> dict[str, Any]:
+        """The generator's architecture dict (a subclass may add to it)."""
+        return generator_arch(m, self.in_ch, self.out_ch)
+
+    def _d_in_channels(self) -> int:
+        """Channels the discriminator sees: the condition and the (real or fake) colour."""
+        return self.in_ch + self.out_ch
 
     def _discriminator_step(self, inp: torch.Tensor, fake: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
         self.D.requires_grad_(True)

@@ -186,6 +186,7 @@ class Trainer:
                 "host": platform.machine(),
             },
             "evaluation": evaluation or {},
+            **(self.model.extra_metadata(self.data) if hasattr(self.model, "extra_metadata") else {}),
         }
 
     def export(self, path: Path, evaluation: dict[str, Any] | None) -> None:

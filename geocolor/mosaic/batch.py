@@ -1,0 +1,75 @@
+"""``colorize_many``: several inputs, one output folder, and optionally one palette for all of them.
+
+Adjacent map sheets or flight lines colorized independently come out in different tints. With a
+style (a reference raster, a named style of the model, or ``auto``), the style is resolved once and
+every sheet is mapped onto the same palette (``geocolor.style.apply``). ``auto`` measures the
+predictions of every input first and pools them, so the common palette is the sheets' own average.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from geocolor.errors import InputError
+from geocolor.mosaic import writer
+from geocolor.mosaic.engine import MosaicOptions, MosaicResult, colorize
+from geocolor.types import PathLike
+
+log = logging.getLogger(__name__)
+
+
+def output_paths(srcs: list[PathLike], out_dir: PathLike) -> list[Path]:
+    """``OUT_DIR/<input stem>.tif`` for each input; two inputs with the same stem are an error."""
+    outs = [Path(out_dir) / f"{Path(s).stem}.tif" for s in srcs]
+    seen: set[Path] = set()
+    for src, out in zip(srcs, outs):
+        if out in seen:
+            raise InputError(f"two inputs would both write {out.name} (same file name); rename {Path(src).name} or process it separately")
+        seen.add(out)
+    return outs
+
+
+def colorize_many(srcs: list[PathLike], out_dir: PathLike, options: MosaicOptions | None = None, **overrides: Any) -> list[MosaicResult]:
+    """Colorize each input into ``out_dir`` (created if missing) with one shared style (see module docstring)."""
+    from geocolor.models import load
+
+    opts = replace(options or MosaicOptions(), **overrides)
+    if not srcs:
+        raise InputError("no inputs given")
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    outs = output_paths(srcs, out_dir)
+    for src, out in zip(srcs, outs):  # refuse before any work is done
+        writer.check_output(out, Path(src), opts.overwrite)
+    translator = load(opts.model, device=opts.device)
+    if opts.style is None:
+        return [colorize(src, out, opts, translator=translator) for src, out in zip(srcs, outs)]
+    target, shared = _shared_target(opts.style, translator, srcs, opts)
+    return [
+        colorize(src, out, replace(opts, style=replace(target, bounds=box)), translator=translator)
+        for src, out, box in zip(srcs, outs, shared)
+    ]
+
+
+def _shared_target(style: Any, translator: Any, srcs: list[PathLike], opts: MosaicOptions) -> tuple[Any, list[Any]]:
+    """The one ``StyleTarget`` all inputs are mapped onto, and where each input's palette is measured
+    (``geocolor.style.overlap.shared_boxes`` for georeferenced inputs in one CRS, else everywhere)."""
+    from contextlib import ExitStack
+
+    from geocolor.mosaic.reader import is_georeferenced, open_input, plan_input
+    from geocolor.style.apply import AUTO, auto_target, resolve_style
+    from geocolor.style.overlap import shared_boxes
+
+    with ExitStack() as stack:
+        sets = [stack.enter_context(open_input(str(src))) for src in srcs]
+        same_crs = all(is_georeferenced(ds) and ds.crs is not None for ds in sets) and len({ds.crs.to_string() for ds in sets}) == 1
+        shared = shared_boxes([tuple(ds.bounds) for ds in sets]) if same_crs and len(sets) > 1 else [None] * len(sets)
+        if style != AUTO:
+            target = resolve_style(str(style), translator) if isinstance(style, (str, Path)) else style
+            return target, shared
+        inputs = [(ds, plan_input(ds, opts.bands, opts.percentiles)) for ds in sets]
+        target = auto_target(translator, inputs, opts.tile or translator.tile_size, shared)
+    log.info("auto style: pooled palette of %d inputs, a*b* mean %.1f, %.1f", len(srcs), *target.moments.mean)
+    return target, shared

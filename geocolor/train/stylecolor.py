@@ -1,0 +1,157 @@
+"""stylecolor: one conditional GAN that colorizes and transfers a colour style at once.
+
+The generator (``geocolor.models.style.StyleUnetGenerator``) sees L* and a style code and predicts
+a*b*; the conditional PatchGAN sees L*, the style code (as constant channels) and the real or fake
+a*b*. Losses: GAN + ``lambda_l1`` * L1 to the target (as pix2pix) + ``lambda_style`` * L1 between the
+style code of the output and that of the target (colour statistics, so the palette follows the code).
+
+What teaches the generator to *use* the code (multi-task, as in the seed study):
+
+- palette jitter: with probability ``style_jitter_prob`` a sample's target a*b* get a random affine
+  transform (hue turn, chroma scale, tint shift), like another film stock or era; the reference gets
+  the same transform, so only the code tells the generator which palette is wanted;
+- reference choice: with probability ``style_other_prob`` the code comes from another crop of the
+  batch (another place, often another source / year) under the sample's palette, else from the
+  target itself (the exact palette, as when a user's reference is the already-colorized neighbour).
+
+The training step is pix2pix's (``Pix2Pix`` provides the discriminator step, optimisers and
+checkpoint state). The model file's metadata gets a ``style`` section: ``conditioned: true``, the
+code definition, the default code (mean code of the training colours, used when no style is given)
+and the named styles (``data.sources[].style``: the pooled code of the sources of that name).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from geocolor.errors import ConfigError
+from geocolor.models.style import CODE_NAME, STYLE_DIM, code_map, lab_pixels_code, style_code
+from geocolor.train.config import ModelConfig, TrainConfig
+from geocolor.train.pix2pix import Pix2Pix, generator_arch
+from geocolor.train.schedules import steps_per_iteration
+
+MAX_PIXELS_PER_SOURCE = 65536  # decimated pixels per training region for the named-style codes
+
+
+class StyleColor(Pix2Pix):
+    """Style-conditioned pix2pix (see module docstring)."""
+
+    def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
+        if cfg.model.color_space != "lab":
+            raise ConfigError("stylecolor works in Lab (the style code is a*b* statistics); set model.color_space: lab")
+        m = cfg.model
+        if not (0 <= m.style_other_prob <= 1 and 0 <= m.style_jitter_prob <= 1) or cfg.loss.lambda_style < 0:
+            raise ConfigError("model.style_other_prob and model.style_jitter_prob must be in [0, 1], loss.lambda_style >= 0")
+        super().__init__(cfg, device)
+        self.training_info = {
+            "lambda_style": cfg.loss.lambda_style,
+            "style_other_prob": m.style_other_prob,
+            "style_jitter_prob": m.style_jitter_prob,
+        }
+        self._named: dict[str, list[float]] | None = None
+
+    def _generator_arch(self, m: ModelConfig) -> dict[str, Any]:
+        return {**generator_arch(m, self.in_ch, self.out_ch), "style_dim": STYLE_DIM}
+
+    def _d_in_channels(self) -> int:
+        return self.in_ch + STYLE_DIM + self.out_ch
+
+    # -- references ------------------------------------------------------------------------------
+    def _palettes(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Random affine a*b* transforms (N, 2, 2) and shifts (N, 2) in network units; identity where not jittered."""
+        dev = self.device
+        angle = (torch.rand(n, device=dev) * 2 - 1) * 0.6
+        scale = torch.exp(torch.rand(n, device=dev) * 0.9 - 0.5)
+        shift = torch.randn(n, 2, device=dev) * (8.0 / self.encoding.ab_scale)
+        keep = torch.rand(n, device=dev) >= self.cfg.model.style_jitter_prob
+        angle, scale = angle.masked_fill(keep, 0.0), scale.masked_fill(keep, 1.0)
+        shift = shift.masked_fill(keep[:, None], 0.0)
+        cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
+        mats = torch.stack([torch.stack([cos, -sin], 1), torch.stack([sin, cos], 1)], 1)
+        return mats, shift
+
+    @staticmethod
+    def _transform(ab: torch.Tensor, mats: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+        out = torch.einsum("nij,njhw->nihw", mats, ab) + shift[:, :, None, None]
+        return out.clamp(-1.0, 1.0)
+
+    def references(self, lightness: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(jittered target, its style code, the conditioning code) for a batch; see module docstring."""
+        enc = self.encoding
+        mats, shift = self._palettes(target.shape[0])
+        styled = self._transform(target, mats, shift)
+        own = style_code(lightness, styled * enc.ab_scale)
+        other_target = target.roll(1, 0)
+        other = style_code(lightness.roll(1, 0), self._transform(other_target, mats, shift) * enc.ab_scale)
+        use_other = (torch.rand(target.shape[0], 1, device=self.device) < self.cfg.model.style_other_prob).to(own.dtype)
+        return styled, own, use_other * other + (1 - use_other) * own
+
+    # -- the training step -----------------------------------------------------------------------
+    def train_step(self, inp: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+        self.G.train()
+        self.D.train()
+        enc = self.encoding
+        lightness = inp * enc.l_scale + enc.l_offset
+        with torch.no_grad():
+            self._track_default_style(style_code(lightness, target * enc.ab_scale).mean(0))
+            target, target_code, code = self.references(lightness, target)
+        fake = self.G(inp, code)
+        cond = torch.cat([inp, code_map(code, *inp.shape[-2:])], 1)
+        losses = self._discriminator_step(cond, fake, target)
+        self.D.requires_grad_(False)
+        self.opt_G.zero_grad(set_to_none=True)
+        loss_g_gan = self.gan(self.D(torch.cat([cond, fake], 1)), True, False)
+        loss_g_l1 = F.l1_loss(fake, target) * self.cfg.loss.lambda_l1
+        loss_g_style = F.l1_loss(style_code(lightness, fake * enc.ab_scale), target_code) * self.cfg.loss.lambda_style
+        (loss_g_gan + loss_g_l1 + loss_g_style).backward()
+        self.opt_G.step()
+        for sched in (self.sched_G, self.sched_D):
+            if steps_per_iteration(sched):
+                sched.step()
+        return {**losses, "g_gan": loss_g_gan.item(), "g_l1": loss_g_l1.item(), "g_style": loss_g_style.item()}
+
+    def _track_default_style(self, code: torch.Tensor) -> None:
+        """Running mean (EMA 0.99) of the natural training colours' code: the style used when none is given."""
+        buf = self.G.default_style
+        if not bool(buf.abs().sum()):
+            buf.copy_(code)
+        else:
+            buf.mul_(0.99).add_(code, alpha=0.01)
+
+    # -- model file metadata ---------------------------------------------------------------------
+    def extra_metadata(self, data: Any) -> dict[str, Any]:
+        """The model file's ``style`` section (named styles computed once, from the training regions)."""
+        if self._named is None:
+            self._named = named_style_codes(self.cfg, data)
+        return {
+            "style": {
+                "conditioned": True,
+                "code": CODE_NAME,
+                "dim": STYLE_DIM,
+                "default": [float(v) for v in self.G.default_style.cpu()],
+                "named": self._named,
+            }
+        }
+
+
+def named_style_codes(cfg: TrainConfig, data: Any) -> dict[str, list[float]]:
+    """Pooled style code of the training regions of every source with a ``style`` name."""
+    from geocolor.color import rgb_to_lab
+
+    by_file = {s.path.rsplit("/", 1)[-1]: s.style for s in cfg.data.sources if s.style}
+    pixels: dict[str, list[np.ndarray]] = {}
+    for region in getattr(data, "train", []):
+        name = by_file.get(region.name.rsplit("@", 1)[0])
+        if not name:
+            continue
+        img = region.image[region.row0 : region.row1, region.col0 : region.col1]
+        step = max(1, math.ceil(math.sqrt(img.shape[0] * img.shape[1] / MAX_PIXELS_PER_SOURCE)))
+        px = img[::step, ::step].reshape(-1, 3)
+        px = px[px.max(axis=1) > 0]
+        pixels.setdefault(name, []).append(rgb_to_lab(px.astype(np.float32) / 255.0))
+    return {name: lab_pixels_code(np.concatenate(parts)) for name, parts in sorted(pixels.items()) if sum(map(len, parts))}

@@ -1,0 +1,95 @@
+"""The stylecolor model: trains a few steps, exports a style-conditioned model file, loads in mosaic;
+the shipped stylecolor model moves its colours toward the style it is given."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+import torch
+import yaml
+from click.testing import CliRunner
+
+from geocolor.cli import cli
+from geocolor.color import rgb_to_lab
+from geocolor.errors import ConfigError
+from geocolor.models import load
+from geocolor.models.style import CODE_SCALE, STYLE_DIM
+from geocolor.train.config import config_from_dict
+from tests.conftest import shared
+
+SHIPPED = __import__("geocolor.models", fromlist=["DEFAULT_MODEL"]).DEFAULT_MODEL.with_name("stylecolor.pt")
+
+
+def tiny_tree(tmp_path) -> dict:
+    return {
+        "name": "tiny_style", "out_dir": str(tmp_path / "runs"), "steps": 3, "eval_every": 3, "log_every": 1, "seed": 1,
+        "data": {"tile": 128, "batch_size": 2, "sources": [
+            {"path": str(shared("neon/OSBS_029.tif")), "holdout": "right:0.35", "style": "florida"},
+            {"path": str(shared("neon/SOAP_031.png")), "split": "train", "style": "california"},
+        ]},
+        "model": {"model": "stylecolor", "generator": "unet_128", "ngf": 8, "ndf": 8},
+        "optim": {"policy": "constant"},
+    }
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("stylecolor")
+    cfg = tmp / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump(tiny_tree(tmp)))
+    r = CliRunner().invoke(cli, ["-q", "train", "--config", str(cfg)])
+    assert r.exit_code == 0, r.output
+    return tmp / "runs" / "tiny_style"
+
+
+def test_stylecolor_trains_and_exports_a_style_conditioned_model(trained):
+    header = (trained / "losses.csv").read_text().splitlines()[0].split(",")
+    assert {"g_l1", "g_gan", "g_style", "d_real", "d_fake"} <= set(header)
+    assert (trained / "samples" / "step_000003.png").is_file() and (trained / "losses.png").is_file()
+    tr = load(trained / "best.pt", device="cpu")
+    style = tr.metadata["style"]
+    assert tr.style_conditioned and style["dim"] == STYLE_DIM and len(style["default"]) == STYLE_DIM
+    assert sorted(style["named"]) == ["california", "florida"]
+    assert tr.metadata["training"]["model"] == "stylecolor" and tr.metadata["architecture"]["style_dim"] == STYLE_DIM
+    lum = torch.full((1, 1, 128, 128), 60.0)
+    assert tr.predict_chroma(lum).shape == (1, 2, 128, 128)
+    assert tr.predict_chroma(lum, style=style["named"]["florida"]).shape == (1, 2, 128, 128)
+
+
+def test_stylecolor_model_in_mosaic_with_a_named_style(trained, gray_uint8_twd97, tmp_path):
+    out = tmp_path / "styled.tif"
+    r = CliRunner().invoke(cli, ["-q", "mosaic", str(gray_uint8_twd97), str(out), "--model", str(trained / "last.pt"), "--style", "california"])
+    assert r.exit_code == 0, r.output
+    with rasterio.open(gray_uint8_twd97) as src, rasterio.open(out) as ds:
+        assert (ds.crs, ds.transform, ds.shape) == (src.crs, src.transform, src.shape)
+        assert ds.tags()["GEOCOLOR_STYLE"].startswith("style code + palette matching")
+
+
+def test_stylecolor_refuses_rgb_and_bad_probabilities(tmp_path):
+    from geocolor.train.stylecolor import StyleColor
+
+    tree = tiny_tree(tmp_path)
+    tree["model"]["color_space"] = "rgb"
+    with pytest.raises(ConfigError, match="Lab"):
+        StyleColor(config_from_dict(tree), torch.device("cpu"))
+    tree["model"].update(color_space="lab", style_other_prob=1.5)
+    with pytest.raises(ConfigError, match="style_other_prob"):
+        StyleColor(config_from_dict(tree), torch.device("cpu"))
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped stylecolor model")
+def test_shipped_stylecolor_follows_the_style_code():
+    """Two named styles with different tints: each output is nearer its own style's mean a*b*."""
+    tr = load(SHIPPED, device="cpu")
+    named = tr.metadata["style"]["named"]
+    means = {k: np.array(v[:2]) * CODE_SCALE for k, v in named.items()}
+    names = sorted(means)
+    s, t = max(((p, q) for p in names for q in names), key=lambda pq: np.linalg.norm(means[pq[0]] - means[pq[1]]))
+    with rasterio.open(shared("naip/m_4709963_se_14_1_20150926.tif")) as ds:
+        rgb = ds.read([1, 2, 3], window=((300, 556), (660, 916)))  # held-out part
+    lum = rgb_to_lab(np.moveaxis(rgb, 0, -1).astype(np.float32) / 255)[..., 0]
+    lum = torch.from_numpy(np.ascontiguousarray(lum))[None, None]
+    out = {k: tr.predict_chroma(lum, style=named[k]).mean((0, 2, 3)).numpy() for k in (s, t)}
+    for k, other in ((s, t), (t, s)):
+        assert np.linalg.norm(out[k] - means[k]) < np.linalg.norm(out[other] - means[k]), (k, out, means[s], means[t])
