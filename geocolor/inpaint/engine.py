@@ -132,20 +132,19 @@ class _Source:
     mask_ds: Any
     per_dataset_mask: bool
 
-    def read(self, win: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    def read(self, win: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The window's data, its holes to fill, and every pixel the network must not trust (holes + nodata)."""
         from rasterio.windows import Window
 
         r0, c0, r1, c1 = win
         w = Window(c0, r0, c1 - c0, r1 - r0)
         try:
             data = self.ds.read(window=w)
-            if self.mask_ds is not None:
-                hole = self.mask_ds.read(1, window=w) != 0
-            else:
-                hole = self.ds.dataset_mask(window=w) == 0
+            invalid = self.ds.dataset_mask(window=w) == 0
+            hole = self.mask_ds.read(1, window=w) != 0 if self.mask_ds is not None else invalid
         except Exception as e:  # rasterio raises several types for damaged files
             raise InputError(f"{self.ds.name} is damaged: reading rows {r0}-{r1} failed ({str(e).splitlines()[0][:100]})") from None
-        return data, hole
+        return data, hole, hole | invalid  # the network sees nodata outside the mask as unknown too
 
     def to01(self, data: np.ndarray) -> np.ndarray:
         x = (data[[b - 1 for b in self.bands]].astype(np.float32) - self.lo) / (self.hi - self.lo)
@@ -259,14 +258,14 @@ def _run(source: _Source, out: Any, layout: Layout, inpainter: Any, opts: Inpain
     ds = source.ds
     with tqdm(total=total, unit="window", desc="inpaint", disable=None if opts.show_progress else True, leave=False) as bar:
         for k, (core, win) in enumerate(layout.windows()):
-            data, hole = source.read(win)
+            data, hole, unknown = source.read(win)
             cr = slice(core[0] - win[0], core[2] - win[0])
             cc = slice(core[1] - win[1], core[3] - win[1])
             fill = np.zeros_like(hole)
             if hole[cr, cc].any():
                 fill = fillable(hole, layout.margin / 2)
                 if fill[cr, cc].any():
-                    data = _fill_window(source, data, hole, fill, layout.tile, inpainter)
+                    data = _fill_window(source, data, unknown, fill, layout.tile, inpainter)
                 left = hole & ~fill
                 if left[cr, cc].any():
                     rows, cols = np.nonzero(left[cr, cc])
@@ -285,15 +284,15 @@ def _run(source: _Source, out: Any, layout: Layout, inpainter: Any, opts: Inpain
     return holes, filled, unfilled, boxes
 
 
-def _fill_window(source: _Source, data: np.ndarray, hole: np.ndarray, fill: np.ndarray, tile: int, inpainter: Any) -> np.ndarray:
-    """Predict the window's hole pixels and write them (only where ``fill``) into a copy of ``data``."""
+def _fill_window(source: _Source, data: np.ndarray, unknown: np.ndarray, fill: np.ndarray, tile: int, inpainter: Any) -> np.ndarray:
+    """Predict the window's ``unknown`` pixels and write them (only where ``fill``) into a copy of ``data``."""
     import torch
 
     x = source.to01(data)  # (B, h, w)
-    h, w = hole.shape
+    h, w = unknown.shape
     pad = ((0, tile - h), (0, tile - w))
     xp = np.pad(x, ((0, 0), *pad), mode="symmetric")
-    hp = np.pad(hole, pad, mode="symmetric")
+    hp = np.pad(unknown, pad, mode="symmetric")
     img = xp[None] if inpainter.channels == 3 else xp[:, None]  # colour: one 3-band image; gray: each band alone
     holes = np.repeat(hp[None, None], img.shape[0], axis=0)
     pred = inpainter.fill(torch.from_numpy(np.ascontiguousarray(img)), torch.from_numpy(holes)).numpy()

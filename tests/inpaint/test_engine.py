@@ -173,3 +173,23 @@ def test_shipped_model_is_small_trained_and_the_default(tmp_path):
     err_model = np.mean((out[hole].astype(float) - truth[hole]) ** 2)
     err_flat = np.mean((border.mean() - truth[hole].astype(float)) ** 2)
     assert err_model < err_flat, (err_model, err_flat)
+
+
+def test_colour_model_fills_all_three_bands_of_an_rgb_raster(tmp_path):
+    """A 3-channel model on real colour (NEON OSBS, EPSG:32617): the masked pixels of every band change, nothing else."""
+    from tests.conftest import shared
+    from tests.inpaint.conftest import make_tiny_inpaint_model
+
+    model = make_tiny_inpaint_model(tmp_path / "rgb.pt", channels=3)
+    src = shared("neon/OSBS_029.tif")
+    with rasterio.open(src) as ds:
+        mask = np.zeros((1, ds.height, ds.width), np.uint8)
+        crs, transform, before = ds.crs.to_string(), ds.transform, ds.read()
+    mask[0, 150:170, 200:230] = 1
+    mask_path = write_tif(tmp_path / "m.tif", mask, crs, transform)
+    result = inpaint(src, tmp_path / "o.tif", mask=mask_path, model=model, device="cpu", show_progress=False)
+    after, prof, _ = read(tmp_path / "o.tif")
+    hole = mask[0] > 0
+    assert result.filled_pixels == hole.sum() and prof["count"] == 3 and prof["crs"] == crs
+    np.testing.assert_array_equal(after[:, ~hole], before[:, ~hole])
+    assert all((after[b][hole] != before[b][hole]).mean() > 0.5 for b in range(3))

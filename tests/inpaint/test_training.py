@@ -98,3 +98,18 @@ def test_resume_continues_an_inpainting_run(tmp_path):
     assert r.exit_code == 0, r.output
     state = torch.load(tmp_path / "r" / "checkpoint.pt", weights_only=True)
     assert state["step"] == 4 and state["model"]["steps_done"] == 4
+
+
+def test_colour_inpainting_trains_on_rgb():
+    cfg = config_from_dict({
+        "data": {"tile": 64, "batch_size": 2, "sources": [{"path": "unused.tif"}]},
+        "model": {"model": "inpaint", "generator": "dense_unet", "ngf": 4, "discriminator": "basic", "ndf": 4},
+        "inpaint": {"channels": 3, "masks": {"boxes": 1.0, "nodata": 1.0}, "rec_loss": "l1"},
+    })
+    model = Inpaint(cfg, torch.device("cpu"))
+    rgb = torch.rand(2, 3, 64, 64)
+    target = model.encoding.encode_target(rgb, torch.zeros(2, 3, 64, 64))
+    assert target.shape == (2, 3, 64, 64)
+    losses = model.train_step(target, target)
+    assert all(math.isfinite(v) for v in losses.values())
+    assert model.arch["in_channels"] == 4 and model.arch["out_channels"] == 3
