@@ -75,7 +75,8 @@ def main() -> None:
         f"{n} held-out real aerial chips ({h} x {w}, gray) from {Path(args.config).name}'s held-out areas; "
         f"run {results['date']}. Biharmonic = scikit-image `inpaint_biharmonic`, computed in the same run on the "
         "same chips and holes. PSNR with peak 1; mean L2 = mean squared error on [0, 1] gray, in %; SSIM over "
-        "the hole = the SSIM map averaged over hole pixels. Mean ± std over chips for PSNR.\n\n"
+        "the hole = the SSIM map averaged over hole pixels. Mean ± std over chips for PSNR; the last column is "
+        "the PSNR of the hole L2 averaged over all chips.\n\n"
     )
     json_path, md_path = write_report(results, args.out, preamble)
     print(md_path.read_text())
