@@ -24,10 +24,12 @@ from geocolor.commands.options import device_option, model_option, overwrite_opt
 @click.option("--bands", callback=parse_bands, default=None, help="Input band(s) to use: N for gray, R,G,B for colour.")
 @click.option("--cog/--no-cog", default=True, show_default=True, help="Write a Cloud Optimized GeoTIFF with overviews.")
 @click.option("--compress", type=click.Choice(["deflate", "lzw", "zstd", "jpeg", "none"]), default="deflate", show_default=True)
+@click.option("--fill-nodata", is_flag=True, help="Fill IN's nodata holes (geocolor inpaint) before colorizing.")
+@click.option("--inpaint-model", type=click.Path(dir_okay=False), default=None, help="Inpainting model for --fill-nodata.")
 @click.pass_context
 def command(ctx: click.Context, paths: tuple[str, ...], out_dir: str | None, style: str | None, model: str | None,
             tile: int | None, overlap: int, batch: int, device: str, overwrite: bool, bands: tuple[int, ...] | None,
-            cog: bool, compress: str) -> None:
+            cog: bool, compress: str, fill_nodata: bool, inpaint_model: str | None) -> None:
     """Colorize the gray raster IN into the colour GeoTIFF OUT (or several INs into --out-dir).
 
     OUT keeps IN's size, CRS, transform and nodata mask. IN may be 8- or 16-bit, one band (gray) or
@@ -37,7 +39,8 @@ def command(ctx: click.Context, paths: tuple[str, ...], out_dir: str | None, sty
     from geocolor.mosaic.engine import MosaicOptions, colorize
 
     opts = MosaicOptions(model=model, tile=tile, overlap=overlap, batch=batch, device=device, overwrite=overwrite,
-                         bands=bands, cog=cog, compress=compress, show_progress=show_progress(ctx), style=style)
+                         bands=bands, cog=cog, compress=compress, show_progress=show_progress(ctx), style=style,
+                         fill_nodata=fill_nodata, inpaint_model=inpaint_model)
     if out_dir is not None:
         from geocolor.mosaic.batch import colorize_many
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from torch import nn
 from torch.nn.utils import parametrizations
 
+from geocolor.models.dense import dcgan_discriminator
 from geocolor.models.norms import norm_layer, uses_bias
 
 
@@ -61,4 +62,5 @@ DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {
     "basic": lambda in_ch, ndf=64, norm="batch", n_layers=3: patchgan(in_ch, ndf, 3, norm),
     "n_layers": patchgan,
     "pixel": pixelgan,
+    "dcgan": lambda in_ch, ndf=64, norm="batch", n_layers=5: dcgan_discriminator(in_ch, ndf, 5, norm),  # one logit per image
 }

@@ -78,6 +78,8 @@ def build_translator(payload: dict[str, Any], device: str = "auto") -> Translato
 
     meta = payload["metadata"]
     arch = meta["architecture"]
+    if meta.get("task", "colorize") != "colorize":  # e.g. an inpainting model (geocolor inpaint)
+        raise ModelFileError(f"this is a model for {meta['task']}, not a colorization model; use it with geocolor {meta['task']}")
     encoding_from_metadata(meta)  # refuses an unknown colour space before building anything
     try:
         net = build_generator(arch)

@@ -55,6 +55,8 @@ class MosaicOptions:
     # a reference raster, a named style of the model, or a ``geocolor.style.apply.StyleTarget``
     # ("auto" needs several inputs: ``geocolor.mosaic.batch.colorize_many``)
     style: Any = None
+    fill_nodata: bool = False  # inpaint the input's nodata holes first (geocolor.inpaint), then colorize
+    inpaint_model: PathLike | None = None  # None: the shipped inpainting model
 
 
 @dataclass
@@ -93,6 +95,11 @@ def colorize(
     opts = replace(options or MosaicOptions(), **overrides)
     src_path, dst_path = Path(src), Path(dst)
     writer.check_output(dst_path, src_path, opts.overwrite)
+    if opts.fill_nodata:  # fill holes into a temp file beside dst, colorize that, delete it
+        from geocolor.inpaint.engine import filled_copy
+
+        with filled_copy(src_path, dst_path, model=opts.inpaint_model, device=opts.device, show_progress=opts.show_progress) as filled:
+            return colorize(filled, dst_path, replace(opts, fill_nodata=False), translator=translator, progress=progress, is_cancelled=is_cancelled)
     if translator is None:
         from geocolor.models import load
 

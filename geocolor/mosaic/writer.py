@@ -40,33 +40,32 @@ def temp_paths(dst: Path) -> tuple[Path, Path]:
     return dst.parent / f"{stem}.raw.tif", dst.parent / f"{stem}.tmp.tif"
 
 
-def open_raw(path: Path, src: Any, tags: dict[str, str]) -> Any:
-    """Create the uncompressed tiled 3-band temp file with the input's georeferencing."""
+def create_raw(path: Path, src: Any, **profile: Any) -> Any:
+    """An uncompressed tiled temp GeoTIFF of ``src``'s size and georeferencing (CRS + transform, or GCPs).
+
+    ``profile`` gives the bands (``count``, ``dtype``, ``nodata``, ``photometric``...).
+    """
     import rasterio
 
-    profile = {
-        "driver": "GTiff",
-        "width": src.width,
-        "height": src.height,
-        "count": 3,
-        "dtype": "uint8",
-        "tiled": True,
-        "blockxsize": 256,
-        "blockysize": 256,
-        "photometric": "RGB",
-        "BIGTIFF": "IF_SAFER",
-    }
+    full = {"driver": "GTiff", "width": src.width, "height": src.height, "tiled": True, "blockxsize": 256,
+            "blockysize": 256, "BIGTIFF": "IF_SAFER", **profile}
     if src.crs is not None or not src.transform.is_identity:
-        profile.update(crs=src.crs, transform=src.transform)
+        full.update(crs=src.crs, transform=src.transform)
     try:
         with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), warnings.catch_warnings():
             warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)  # plain scans: said once by colorize()
-            dst = rasterio.open(path, "w", **profile)
+            dst = rasterio.open(path, "w", **full)
     except (rasterio.errors.RasterioIOError, OSError) as e:
         raise GeocolorIOError(f"cannot write in {path.parent}: {str(e).splitlines()[0][:150]}") from None
     gcps, gcp_crs = src.gcps
     if gcps and src.crs is None:
         dst.gcps = (gcps, gcp_crs)
+    return dst
+
+
+def open_raw(path: Path, src: Any, tags: dict[str, str]) -> Any:
+    """Create the uncompressed tiled 3-band temp file with the input's georeferencing."""
+    dst = create_raw(path, src, count=3, dtype="uint8", photometric="RGB")
     dst.update_tags(**tags)
     for band, name in enumerate(("red", "green", "blue"), start=1):
         dst.set_band_description(band, name)

@@ -102,6 +102,22 @@ class OptimConfig:
 
 
 @dataclass
+class InpaintConfig:
+    """The ``inpaint`` model's options (``model.model: inpaint``): image channels, masks, loss weights."""
+
+    channels: int = 1  # 1: gray (historical photos before colorization); 3: colour
+    masks: dict[str, float] = field(default_factory=lambda: {"center": 1.0})  # kind -> weight, see geocolor.inpaint.masks
+    center_size: int | None = None  # centre-box side in pixels; None: center_fraction of the tile
+    center_fraction: float = 0.25
+    box_min: int = 16
+    box_max: int = 64
+    rec_loss: str = "l2"  # l2 (the seed) or l1, over the hole only
+    lambda_rec: float = 0.999
+    lambda_adv: float = 0.001  # 0: no discriminator updates (reconstruction-only ablation)
+    lambda_tv: float = 1e-6
+
+
+@dataclass
 class TrainConfig:
     name: str = "run"
     out_dir: str = "runs"
@@ -116,6 +132,7 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    inpaint: InpaintConfig = field(default_factory=InpaintConfig)
 
     @property
     def run_dir(self) -> Path:

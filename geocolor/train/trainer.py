@@ -297,4 +297,5 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, ov
     ``cfg.export`` (if set) receives a copy of best.pt; an existing file there is replaced only with
     ``overwrite``.
     """
-    return Trainer(cfg, resume=resume, show_progress=show_progress, overwrite=overwrite).run()
+    make = getattr(MODELS[cfg.model.model], "make_trainer", Trainer)  # a model may bring its own trainer (inpaint)
+    return make(cfg, resume=resume, show_progress=show_progress, overwrite=overwrite).run()

@@ -1,0 +1,35 @@
+"""``geocolor inpaint IN OUT``: fill a raster's nodata holes or masked damage (thin shell over the API)."""
+
+from __future__ import annotations
+
+import click
+
+from geocolor.commands.options import device_option, overwrite_option, show_progress
+
+
+@click.command("inpaint")
+@click.argument("src", metavar="IN", type=click.Path(dir_okay=False))
+@click.argument("dst", metavar="OUT", type=click.Path(dir_okay=False))
+@click.option("--mask", type=click.Path(dir_okay=False), default=None,
+              help="Raster of IN's size; non-zero pixels are filled. Default: IN's nodata / alpha / mask.")
+@click.option("--model", type=click.Path(dir_okay=False), default=None, help="Inpainting model file (.pt). Default: the shipped one.")
+@click.option("--tile", type=int, default=None, help="Window size in pixels (default: the model's).")
+@click.option("--max-hole", type=click.FloatRange(0.01, 0.44), default=0.25, show_default=True,
+              help="Widest hole filled, as a fraction of the tile; wider holes are left as they are and reported. Thin scratches of any length are filled.")
+@device_option
+@overwrite_option
+@click.option("--cog/--no-cog", default=True, show_default=True, help="Write a Cloud Optimized GeoTIFF with overviews.")
+@click.pass_context
+def command(ctx: click.Context, src: str, dst: str, mask: str | None, model: str | None, tile: int | None, max_hole: float,
+            device: str, overwrite: bool, cog: bool) -> None:
+    """Fill the holes of IN into OUT: IN's nodata pixels, or where --mask is non-zero.
+
+    Only hole pixels change; OUT keeps IN's bands, data type, nodata, CRS and transform. Holes wider
+    than --max-hole of the tile are left unfilled and counted in the summary line.
+    """
+    from geocolor.inpaint.engine import InpaintOptions, inpaint
+
+    opts = InpaintOptions(tile=tile, max_hole=max_hole, device=device, overwrite=overwrite, cog=cog, show_progress=show_progress(ctx))
+    result = inpaint(src, dst, mask=mask, model=model, options=opts)
+    if show_progress(ctx) or result.unfilled_pixels:
+        click.echo(result.summary(), err=True)

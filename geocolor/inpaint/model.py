@@ -1,0 +1,95 @@
+"""A ready-to-use inpainter: images with holes in, images with the holes filled out.
+
+An inpainting model file is a geocolor model file whose metadata says ``"task": "inpaint"`` and
+``"channels"`` (1 gray, 3 colour). Its generator sees the image in [-1, 1] with the hole set to 0,
+plus the hole mask as one more channel, and predicts the whole image; only the hole's pixels are
+kept (``Inpainter.fill``). Loading a colorization model here, or an inpainting model for
+colorization, is a one-line ``ModelFileError``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from geocolor.errors import ModelFileError
+from geocolor.types import PathLike
+
+TASK = "inpaint"
+DEFAULT_INPAINT_MODEL = Path(__file__).resolve().parent.parent / "weights" / "inpaint.pt"
+
+
+def encode_image(image01: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """Network input: images (N, C, H, W) in [0, 1] scaled to [-1, 1], 0 inside the hole, plus the hole channel."""
+    hole = hole.to(image01.dtype)
+    return torch.cat([(image01 * 2.0 - 1.0) * (1.0 - hole), hole], 1)
+
+
+def normalization() -> dict[str, Any]:
+    """What goes into an inpainting model file's ``normalization`` metadata."""
+    return {"input": "image01 * 2 - 1, hole set to 0, hole mask appended as a channel", "offset": 0.5, "scale": 0.5}
+
+
+def check_task(meta: dict[str, Any], name: str) -> None:
+    """Refuse a model file that is not an inpainting model, in one line."""
+    task = meta.get("task", "colorize")
+    if task != TASK:
+        raise ModelFileError(
+            f"{name} is a {task} model, not an inpainting model; pass an inpainting model with --model "
+            "(or none, for the shipped one)"
+        )
+
+
+@dataclass
+class Inpainter:
+    """A generator plus the metadata of its model file."""
+
+    net: nn.Module
+    metadata: dict[str, Any]
+    device: torch.device
+
+    @property
+    def channels(self) -> int:
+        return int(self.metadata["channels"])
+
+    @property
+    def tile_size(self) -> int:
+        return int(self.metadata["tile_size"])
+
+    @property
+    def tile_multiple(self) -> int:
+        return int(self.metadata.get("tile_multiple", 32))
+
+    def fill(self, image01: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+        """Images (N, C, H, W) in [0, 1] and holes (N, 1, H, W) -> the images with the holes filled, in [0, 1]."""
+        with torch.inference_mode():
+            img = image01.to(self.device, torch.float32)
+            h = hole.to(self.device, torch.float32)
+            out = (self.net(encode_image(img, h)).float() + 1.0) * 0.5
+            return (h * out.clamp(0.0, 1.0) + (1.0 - h) * img).cpu()
+
+
+def load_inpainter(path: PathLike | None = None, device: str = "auto") -> Inpainter:
+    """Load an inpainting model file (the shipped ``weights/inpaint.pt`` when ``path`` is None)."""
+    from geocolor.models.io import read_model_file
+    from geocolor.models.registry import build_generator
+    from geocolor.models.translator import resolve_device
+
+    path = Path(path) if path is not None else DEFAULT_INPAINT_MODEL
+    payload = read_model_file(path)
+    meta = payload["metadata"]
+    check_task(meta, path.name)
+    arch = meta["architecture"]
+    try:
+        net = build_generator(arch)
+        net.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in payload["state_dict"].items()})
+    except (KeyError, RuntimeError, TypeError) as e:
+        raise ModelFileError(f"{path.name}: weights do not fit architecture {arch.get('generator')!r}: {str(e)[:120]}") from None
+    if int(meta.get("channels", 0)) not in (1, 3):
+        raise ModelFileError(f"{path.name}: inpainting models have 1 or 3 channels, metadata says {meta.get('channels')!r}")
+    dev = resolve_device(device)
+    return Inpainter(net.eval().to(dev), meta, dev)
