@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dataset": ("geocolor.commands.dataset", "Cut colour rasters into film-like gray/colour training chips, split by geography."),
     "harvest": ("geocolor.commands.harvest", "Fetch WMTS/XYZ tiles inside an AOI polygon as georeferenced GeoTIFFs + VRT."),
     "evaluate": ("geocolor.commands.evaluate", "Score models on a dataset split against gray/mean-colour baselines; JSON + HTML report."),
+    "sweep": ("geocolor.commands.sweep", "Train several configs (resumable) and tabulate their held-out results."),
 }
 
 
