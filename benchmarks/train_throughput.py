@@ -132,7 +132,7 @@ def main() -> None:
             r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
             baseline = baseline or r["img_s"]
             flag = "" if r["finite"] else "  (non-finite loss!)"
-            print(f"{case:36s} {amp:5s} {'NHWC' if cl else 'NCHW':6s} {r['s_step']:7.2f} {r['img_s']:7.2f} "
+            print(f"{case:36s} {amp:5s} {'NHWC' if cl else 'NCHW':6s} {r['s_step']:7.2f} {r['img_s']:7.3f} "
                   f"{r['img_s'] / baseline:6.2f} {r['rss_mb']:7.0f} {r['gpu_mb']:7.0f}{flag}", flush=True)
 
 

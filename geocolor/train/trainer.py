@@ -2,9 +2,9 @@
 
 A run folder holds ``config.yaml``, ``losses.csv``, ``losses.png``, ``metrics.jsonl``,
 ``samples/step_XXXXXX.png`` (gray | output | truth on held-out chips), ``checkpoint.pt`` (everything
-needed to resume: networks, optimisers, schedulers, step, RNG states; written atomically) and the
-exported model files ``best.pt`` (lowest held-out CIEDE2000) and ``last.pt``; with ``tensorboard:
-true``, also ``tensorboard/`` event files. Under torchrun (``geocolor.train.distributed``) every rank
+needed to resume: networks, optimisers, schedulers, the AMP scaler, step, RNG states; written
+atomically) and the exported model files ``best.pt`` (lowest held-out CIEDE2000) and ``last.pt``;
+with ``tensorboard: true``, also ``tensorboard/`` event files. Under torchrun (``geocolor.train.distributed``) every rank
 trains and only rank 0 writes; the checkpoint then also holds every rank's RNG states.
 """
 
