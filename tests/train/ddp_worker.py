@@ -18,7 +18,8 @@ if __name__ == "__main__":
     cfg = load_config(sys.argv[1])
     trainer = Trainer(cfg, show_progress=False)
     trainer.run()
-    params = {f"{net}.{k}": v.detach().clone() for net in ("G", "D") for k, v in getattr(trainer.model, net).named_parameters()}
+    nets = trainer.model.nets  # name -> Prepared (see geocolor.train.precision)
+    params = {f"{name}.{k}": v.detach().clone() for name, net in nets.items() for k, v in net.module.named_parameters()}
     torch.save(params, Path(sys.argv[2]) / f"rank{dist.get_rank()}.pt")
     dist.barrier()
     dist.destroy_process_group()

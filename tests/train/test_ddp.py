@@ -16,12 +16,12 @@ from tests.conftest import shared
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def ddp_config(tmp_path: Path, name: str = "ddp", steps: int = 2) -> Path:
+def ddp_config(tmp_path: Path, name: str = "ddp", steps: int = 2, model: dict | None = None) -> Path:
     tree = {
         "name": name, "out_dir": str(tmp_path / "runs"), "steps": steps, "eval_every": 2, "log_every": 1, "seed": 3,
         "threads": 1, "device": "cpu",
         "data": {"tile": 128, "batch_size": 2, "sources": [{"path": str(shared("neon/OSBS_029.tif")), "holdout": "right:0.35"}]},
-        "model": {"generator": "unet_128", "ngf": 8, "ndf": 8},
+        "model": model or {"generator": "unet_128", "ngf": 8, "ndf": 8},
         "optim": {"policy": "constant"},
     }
     path = tmp_path / f"{name}.yaml"
@@ -45,12 +45,18 @@ def ddp_run(tmp_path_factory) -> Path:
     return tmp
 
 
-def test_two_ranks_end_with_identical_weights_and_one_set_of_outputs(ddp_run):
-    tmp_path = ddp_run
-    a, b = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+def rank_params(folder: Path) -> dict[str, torch.Tensor]:
+    """Rank 0's parameters, after checking that rank 1 holds exactly the same."""
+    a, b = (torch.load(folder / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert a.keys() == b.keys() and len(a) > 10
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+    return a
+
+
+def test_two_ranks_end_with_identical_weights_and_one_set_of_outputs(ddp_run):
+    tmp_path = ddp_run
+    a = rank_params(tmp_path)
     run = tmp_path / "runs" / "ddp"
     assert sorted(p.name for p in run.iterdir()) == [
         "best.pt", "checkpoint.pt", "config.yaml", "last.pt", "losses.csv", "losses.png", "metrics.jsonl", "samples"
@@ -64,6 +70,13 @@ def test_two_ranks_end_with_identical_weights_and_one_set_of_outputs(ddp_run):
     for key, value in state["model"]["G"].items():
         if f"G.{key}" in a:
             torch.testing.assert_close(value, a[f"G.{key}"], rtol=0, atol=0)
+
+
+def test_cyclegan_ranks_stay_identical(tmp_path):
+    """CycleGAN calls each DDP generator twice (translation and cycle) before one backward."""
+    model = {"model": "cyclegan", "generator": "resnet_6blocks", "norm": "instance", "ngf": 8, "ndf": 8, "dropout": False}
+    torchrun(str(ROOT / "tests/train/ddp_worker.py"), str(ddp_config(tmp_path, "cyc", model=model)), str(tmp_path))
+    assert {key.split(".")[0] for key in rank_params(tmp_path)} == {"G_A", "G_B", "D_A", "D_B"}
 
 
 def test_torchrun_cli_resumes_the_run(ddp_run):
