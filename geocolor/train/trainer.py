@@ -86,9 +86,6 @@ class Trainer:
         if resume and not self.ckpt.exists():
             raise ConfigError(f"nothing to resume: {self.ckpt} does not exist")
         self.rank, device, self._owns_group = distributed.setup(cfg.device)
-        if self.rank.main:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            (self.dir / "samples").mkdir(exist_ok=True)
         self.show_progress = show_progress and self.rank.main
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
@@ -101,6 +98,9 @@ class Trainer:
         if not self.data.test_chips:
             log.warning("no held-out chips: set a holdout on at least one source to get evaluation figures")
         self.model = MODELS[cfg.model.model](cfg, self.device)
+        if self.rank.main:  # only now: a config the model refuses (amp fp16 on CPU) leaves no folder behind
+            self.dir.mkdir(parents=True, exist_ok=True)
+            (self.dir / "samples").mkdir(exist_ok=True)
         self.ab_mean = mean_chroma(self.data.chroma_images())
         self.step = 0
         self.best: float = math.inf

@@ -48,6 +48,7 @@ def test_bf16_training_on_cpu_has_finite_losses_and_learns(model):
 def test_fp16_on_cpu_is_refused_with_a_clear_message(tmp_path):
     with pytest.raises(ConfigError, match="fp16 needs a CUDA GPU; on CPU use amp: bf16"):
         Trainer(load_config(tiny_config(tmp_path), ["performance.amp=fp16", "device=cpu"]), show_progress=False)
+    assert not (tmp_path / "runs").exists()  # nothing left behind
     with pytest.raises(ConfigError, match="unknown performance.amp"):
         load_config(tiny_config(tmp_path), ["performance.amp=fp8"])
 
