@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "harvest": ("geocolor.commands.harvest", "Fetch WMTS/XYZ tiles inside an AOI polygon as georeferenced GeoTIFFs + VRT."),
     "evaluate": ("geocolor.commands.evaluate", "Score models on a dataset split against gray/mean-colour baselines; JSON + HTML report."),
     "inpaint": ("geocolor.commands.inpaint", "Fill nodata holes and masked damage (scratches, dust, missing frames) with a GAN."),
+    "sweep": ("geocolor.commands.sweep", "Train several configs (resumable) and tabulate their held-out results."),
 }
 
 

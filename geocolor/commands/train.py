@@ -1,6 +1,12 @@
-"""``geocolor train --config FILE``: train a model; flags override the config."""
+"""``geocolor train --config FILE``: train a model; flags override the config.
+
+Several processes: ``torchrun --nproc_per_node N -m geocolor.cli train --config FILE`` (DDP; see
+``geocolor.train.distributed``).
+"""
 
 from __future__ import annotations
+
+import os
 
 import click
 
@@ -29,4 +35,5 @@ def command(ctx: click.Context, config_path: str, overrides: tuple[str, ...], st
             extra.append(f"{key}={value}")
     cfg = load_config(config_path, extra)
     run_dir = train(cfg, resume=resume, show_progress=show_progress(ctx), overwrite=overwrite)
-    click.echo(f"run folder: {run_dir} (best model: {run_dir / 'best.pt'})", err=True)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, one line from rank 0
+        click.echo(f"run folder: {run_dir} (best model: {run_dir / 'best.pt'})", err=True)

@@ -118,6 +118,16 @@ class InpaintConfig:
 
 
 @dataclass
+class PerformanceConfig:
+    """How the step runs, not what it learns (see ``geocolor.train.precision``)."""
+
+    amp: str = "off"  # off, bf16 (CUDA or CPU autocast) or fp16 (CUDA only, with a gradient scaler)
+    channels_last: bool = False  # NHWC memory layout for the networks and batches (faster convolutions on GPU)
+    compile: bool = False  # torch.compile the training forward passes (opt-in; exports stay uncompiled)
+    sync_bn: bool = False  # under torchrun with several CUDA processes: batch norm statistics over all ranks
+
+
+@dataclass
 class TrainConfig:
     name: str = "run"
     out_dir: str = "runs"
@@ -133,6 +143,8 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     inpaint: InpaintConfig = field(default_factory=InpaintConfig)
+    performance: PerformanceConfig = field(default_factory=PerformanceConfig)
+    tensorboard: bool = False  # also write scalars to run_dir/tensorboard when torch.utils.tensorboard imports
 
     @property
     def run_dir(self) -> Path:
@@ -221,6 +233,7 @@ def load_config(path: PathLike, overrides: list[str] | None = None) -> TrainConf
 
 
 LR_POLICIES = ("linear", "constant", "step", "cosine", "plateau")
+AMP_MODES = ("off", "bf16", "fp16")
 
 
 def validate(cfg: TrainConfig) -> None:
@@ -247,6 +260,8 @@ def validate(cfg: TrainConfig) -> None:
     if cfg.steps <= 0 or cfg.data.batch_size <= 0:
         raise ConfigError("steps and data.batch_size must be positive")
     _validate_model(cfg)
+    if cfg.performance.amp not in AMP_MODES:
+        raise ConfigError(f"unknown performance.amp {cfg.performance.amp!r}; choose one of {', '.join(AMP_MODES)}")
 
 
 def _validate_model(cfg: TrainConfig) -> None:

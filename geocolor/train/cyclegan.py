@@ -17,6 +17,7 @@ The step is the classic one: both generators forward, one generator update with 
 frozen, then both discriminators on the real images and on fakes drawn from an ``ImagePool`` of 50,
 their loss halved (WGAN-GP: whole, plus the gradient penalty). One Adam optimises both generators,
 one both discriminators, with the config's learning rates (``lr``, ``lr_d``), betas and lr policy.
+Mixed precision, channels_last, torch.compile and DDP come from ``geocolor.train.precision``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from geocolor.models.registry import build_discriminator, build_generator
 from geocolor.train.config import TrainConfig, identity_weight
 from geocolor.train.pix2pix import generator_arch
 from geocolor.train.pool import ImagePool
+from geocolor.train.precision import Precision, Prepared, prepare
 from geocolor.train.schedules import make_scheduler, steps_per_iteration
 
 NETWORKS = ("G_A", "G_B", "D_A", "D_B")
@@ -53,10 +55,14 @@ class CycleGAN:
         self.encoding = encoding_for(m.color_space)
         self.in_ch, self.out_ch = self.encoding.in_channels, self.encoding.out_channels
         self.arch = generator_arch(m, self.in_ch, self.out_ch)
-        self.G_A = self._init(build_generator(self.arch))
-        self.G_B = self._init(build_generator(generator_arch(m, self.out_ch, self.in_ch)))
-        self.D_A = self._discriminator(self.out_ch)
-        self.D_B = self._discriminator(self.in_ch)
+        self.precision = Precision.for_config(cfg, device)
+        self.nets = {
+            "G_A": self._init(build_generator(self.arch)),
+            "G_B": self._init(build_generator(generator_arch(m, self.out_ch, self.in_ch))),
+            "D_A": self._discriminator(self.out_ch),
+            "D_B": self._discriminator(self.in_ch),
+        }
+        self.G_A, self.G_B, self.D_A, self.D_B = (self.nets[name].module for name in NETWORKS)
         self.G = self.G_A
         o = cfg.optim
         gens = itertools.chain(self.G_A.parameters(), self.G_B.parameters())
@@ -78,10 +84,10 @@ class CycleGAN:
             "pool_size": m.pool_size,
         }
 
-    def _init(self, net: nn.Module) -> nn.Module:
-        return init_weights(net, self.cfg.model.init, self.cfg.model.init_gain).to(self.device)
+    def _init(self, net: nn.Module) -> Prepared:
+        return prepare(init_weights(net, self.cfg.model.init, self.cfg.model.init_gain).to(self.device), self.cfg, self.device)
 
-    def _discriminator(self, in_ch: int) -> nn.Module:
+    def _discriminator(self, in_ch: int) -> Prepared:
         m = self.cfg.model
         return self._init(build_discriminator(m.discriminator, in_ch, m.ndf, m.n_layers_d, m.discriminator_norm, m.spectral_norm))
 
@@ -92,36 +98,49 @@ class CycleGAN:
         self.D_B.requires_grad_(False)
         self.opt_G.zero_grad(set_to_none=True)
         loss = self.cfg.loss
-        fake_b = self.G_A(real_a)
-        fake_a = self.G_B(real_b)
+        g_a, g_b = self.nets["G_A"].train, self.nets["G_B"].train
+        with self.precision.autocast():
+            fake_b, fake_a = g_a(real_a), g_b(real_b)
+            outs = {
+                "g_gan_a": self.nets["D_A"].frozen(fake_b),
+                "g_gan_b": self.nets["D_B"].frozen(fake_a),
+                "g_cycle_a": g_b(fake_b),
+                "g_cycle_b": g_a(fake_a),
+            }
+            if self.lambda_identity > 0:
+                outs["g_idt_a"], outs["g_idt_b"] = g_a(real_b), g_b(real_a)
+        outs = {k: v.float() for k, v in outs.items()}
         terms = {
-            "g_gan_a": self.gan(self.D_A(fake_b), True, False),
-            "g_gan_b": self.gan(self.D_B(fake_a), True, False),
-            "g_cycle_a": F.l1_loss(self.G_B(fake_b), real_a) * loss.lambda_a,
-            "g_cycle_b": F.l1_loss(self.G_A(fake_a), real_b) * loss.lambda_b,
+            "g_gan_a": self.gan(outs["g_gan_a"], True, False),
+            "g_gan_b": self.gan(outs["g_gan_b"], True, False),
+            "g_cycle_a": F.l1_loss(outs["g_cycle_a"], real_a) * loss.lambda_a,
+            "g_cycle_b": F.l1_loss(outs["g_cycle_b"], real_b) * loss.lambda_b,
         }
         if self.lambda_identity > 0:
-            terms["g_idt_a"] = F.l1_loss(self.G_A(real_b), real_b) * loss.lambda_b * self.lambda_identity
-            terms["g_idt_b"] = F.l1_loss(self.G_B(real_a), real_a) * loss.lambda_a * self.lambda_identity
-        sum(terms.values()).backward()  # type: ignore[union-attr]
-        self.opt_G.step()
-        return fake_a.detach(), fake_b.detach(), {k: v.item() for k, v in terms.items()}
+            terms["g_idt_a"] = F.l1_loss(outs["g_idt_a"], real_b) * loss.lambda_b * self.lambda_identity
+            terms["g_idt_b"] = F.l1_loss(outs["g_idt_b"], real_a) * loss.lambda_a * self.lambda_identity
+        self.precision.backward(sum(terms.values()))  # type: ignore[arg-type]
+        self.precision.step(self.opt_G)
+        return fake_a.detach().float(), fake_b.detach().float(), {k: v.item() for k, v in terms.items()}
 
-    def _d_loss(self, d: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, float]:
+    def _d_loss(self, name: str, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, float]:
         """One discriminator's weighted loss (with the WGAN-GP penalty when used) and its logged value."""
-        adversarial = self.d_weight * (self.gan(d(fake), False, True) + self.gan(d(real), True, True))
+        d = self.nets[name]
+        with self.precision.autocast():
+            pred_fake, pred_real = d.train(fake), d.train(real)
+        adversarial = self.d_weight * (self.gan(pred_fake.float(), False, True) + self.gan(pred_real.float(), True, True))
         if self.lambda_gp is None:
             return adversarial, adversarial.item()
-        return adversarial + gradient_penalty(d, real, fake, self.lambda_gp), adversarial.item()
+        return adversarial + gradient_penalty(d.module, real, fake, self.lambda_gp), adversarial.item()
 
     def _discriminator_step(self, real_a: torch.Tensor, real_b: torch.Tensor, fake_a: torch.Tensor, fake_b: torch.Tensor) -> dict[str, float]:
         self.D_A.requires_grad_(True)
         self.D_B.requires_grad_(True)
         self.opt_D.zero_grad(set_to_none=True)
-        loss_a, d_a = self._d_loss(self.D_A, real_b, self.pool_B.query(fake_b))
-        loss_b, d_b = self._d_loss(self.D_B, real_a, self.pool_A.query(fake_a))
-        (loss_a + loss_b).backward()
-        self.opt_D.step()
+        loss_a, d_a = self._d_loss("D_A", real_b, self.pool_B.query(fake_b))
+        loss_b, d_b = self._d_loss("D_B", real_a, self.pool_A.query(fake_a))
+        self.precision.backward(loss_a + loss_b)
+        self.precision.step(self.opt_D)
         out = {"d_a": d_a, "d_b": d_b}
         if self.lambda_gp is not None:
             out["d_gp"] = (loss_a + loss_b).item() - d_a - d_b
@@ -133,6 +152,7 @@ class CycleGAN:
             net.train()
         fake_a, fake_b, losses = self._generator_step(inp, target)
         losses.update(self._discriminator_step(inp, target, fake_a, fake_b))
+        self.precision.update()
         for sched in (self.sched_G, self.sched_D):
             if steps_per_iteration(sched):
                 sched.step()

@@ -2,8 +2,8 @@
 
 A predictor maps L* tiles (N, 1, H, W) to a*b* tiles (N, 2, H, W). Each held-out chip is rebuilt as
 sRGB from its own L* and the predicted a*b* (lightness-preserving gamut mapping, as mosaic does)
-and compared with the true colour chip. The baselines use the same L*: ``gray`` predicts a*b* = 0,
-``mean_color`` predicts the training set's mean a*b* everywhere.
+and compared with the true colour chip (PSNR, SSIM, CIEDE2000, colourfulness). The baselines use
+the same L*: ``gray`` predicts a*b* = 0, ``mean_color`` predicts the training set's mean a*b* everywhere.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from geocolor.color import gray_to_lightness, lab_to_rgb_keep_lightness, rgb_to_lab
+from geocolor.metrics.colourfulness import colourfulness_metrics
 from geocolor.metrics.pixel import pixel_metrics, summarize
 
 Predictor = Callable[[torch.Tensor], torch.Tensor]
@@ -50,16 +51,21 @@ def evaluate_chips(
     Every output keeps the input's L* (the chip's own, or the gray input's), as mosaic does.
     """
     preds = predict_chips(predict, chips, grays)
-    result: dict[str, dict[str, float]] = {"model": summarize([pixel_metrics(p, t) for p, t in zip(preds, chips)])}
+    result: dict[str, dict[str, float]] = {"model": summarize([chip_metrics(p, t) for p, t in zip(preds, chips)])}
     base = input_lab(chips, grays)
     for name, ab in (("gray", (0.0, 0.0)), ("mean_color", ab_mean)):
         rows = []
         for lab, chip in zip(base.copy(), chips):
             lab[..., 1], lab[..., 2] = ab
-            rows.append(pixel_metrics(lab_to_uint8(lab), chip))
+            rows.append(chip_metrics(lab_to_uint8(lab), chip))
         result[name] = summarize(rows)
     result["n_chips"] = len(chips)  # type: ignore[assignment]
     return result
+
+
+def chip_metrics(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """PSNR, SSIM, CIEDE2000 and the colourfulness of ``pred`` (and its difference to the truth's)."""
+    return {**pixel_metrics(pred, truth), **colourfulness_metrics(pred, truth)}
 
 
 def mean_chroma(images: list[np.ndarray], step: int = 4) -> tuple[float, float]:

@@ -4,7 +4,8 @@ The training step is the classic one: forward the generator; update the discrimi
 pair and on the detached fake pair (plus the gradient penalty for WGAN-GP); then update the
 generator with the discriminator frozen, on the GAN loss plus ``lambda_l1`` times L1 to the target.
 Networks, GAN loss, colour space (input/output channels) and optimiser settings come from the typed
-config; what the network sees and predicts is defined by ``geocolor.models.encoding``.
+config; what the network sees and predicts is defined by ``geocolor.models.encoding``. Mixed
+precision, channels_last, torch.compile and DDP come from ``geocolor.train.precision``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from geocolor.models.init import init_weights
 from geocolor.models.losses import D_LOSS_WEIGHT, GAN_LOSSES, gradient_penalty
 from geocolor.models.registry import build_discriminator, build_generator
 from geocolor.train.config import ModelConfig, TrainConfig
+from geocolor.train.precision import Precision, prepare
 from geocolor.train.schedules import make_scheduler, steps_per_iteration
 
 
@@ -40,14 +42,17 @@ class Pix2Pix:
         self.encoding = encoding_for(m.color_space)
         self.in_ch, self.out_ch = self.encoding.in_channels, self.encoding.out_channels
         self.arch = self._generator_arch(m)
-        self.G = init_weights(build_generator(self.arch), m.init, m.init_gain).to(device)
-        self.D = init_weights(
+        self.precision = Precision.for_config(cfg, device)
+        G = init_weights(build_generator(self.arch), m.init, m.init_gain)
+        D = init_weights(
             build_discriminator(
                 m.discriminator, self._d_in_channels(), m.ndf, m.n_layers_d, m.discriminator_norm, m.spectral_norm
             ),
             m.init,
             m.init_gain,
-        ).to(device)
+        )
+        self.nets = {"G": prepare(G.to(device), cfg, device), "D": prepare(D.to(device), cfg, device)}
+        self.G, self.D = self.nets["G"].module, self.nets["D"].module
         o = cfg.optim
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=o.lr, betas=(o.beta1, o.beta2))
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=o.lr_d or o.lr, betas=(o.beta1, o.beta2))
@@ -66,33 +71,41 @@ class Pix2Pix:
         return self.in_ch + self.out_ch
 
     def _discriminator_step(self, inp: torch.Tensor, fake: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+        amp = self.precision
         self.D.requires_grad_(True)
         self.opt_D.zero_grad(set_to_none=True)
         fake_pair = torch.cat([inp, fake.detach()], 1)
         real_pair = torch.cat([inp, target], 1)
-        loss_d_fake = self.gan(self.D(fake_pair), False, True)
-        loss_d_real = self.gan(self.D(real_pair), True, True)
+        with amp.autocast():
+            pred_fake, pred_real = self.nets["D"].train(fake_pair), self.nets["D"].train(real_pair)
+        loss_d_fake = self.gan(pred_fake.float(), False, True)
+        loss_d_real = self.gan(pred_real.float(), True, True)
         loss_d = self.d_weight * (loss_d_fake + loss_d_real)
         out = {"d_real": loss_d_real.item(), "d_fake": loss_d_fake.item()}
         if self.use_gp:
-            gp = gradient_penalty(self.D, real_pair, fake_pair, self.cfg.loss.lambda_gp)
+            gp = gradient_penalty(self.D, real_pair.float(), fake_pair.float(), self.cfg.loss.lambda_gp)
             loss_d = loss_d + gp
             out["d_gp"] = gp.item()
-        loss_d.backward()
-        self.opt_D.step()
+        amp.backward(loss_d)
+        amp.step(self.opt_D)
         return out
 
     def train_step(self, inp: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+        amp = self.precision
         self.G.train()
         self.D.train()
-        fake = self.G(inp)
+        with amp.autocast():
+            fake = self.nets["G"].train(inp)
         losses = self._discriminator_step(inp, fake, target)
         self.D.requires_grad_(False)
         self.opt_G.zero_grad(set_to_none=True)
-        loss_g_gan = self.gan(self.D(torch.cat([inp, fake], 1)), True, False)
-        loss_g_l1 = F.l1_loss(fake, target) * self.cfg.loss.lambda_l1
-        (loss_g_gan + loss_g_l1).backward()
-        self.opt_G.step()
+        with amp.autocast():
+            pred = self.nets["D"].frozen(torch.cat([inp, fake], 1))
+        loss_g_gan = self.gan(pred.float(), True, False)
+        loss_g_l1 = F.l1_loss(fake.float(), target) * self.cfg.loss.lambda_l1
+        amp.backward(loss_g_gan + loss_g_l1)
+        amp.step(self.opt_G)
+        amp.update()
         for sched in (self.sched_G, self.sched_D):
             if steps_per_iteration(sched):
                 sched.step()

@@ -1,11 +1,16 @@
-"""What training leaves for a person to look at: a loss CSV, loss-curve PNGs and sample grids."""
+"""What training leaves for a person to look at: a loss CSV, loss-curve PNGs, sample grids and
+(optionally) TensorBoard scalars."""
 
 from __future__ import annotations
 
 import csv
+import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 
 def append_csv(path: Path, row: dict[str, float]) -> None:
@@ -86,3 +91,31 @@ def save_grid(rows: list[list[np.ndarray]], path: Path, cell: int = 160) -> None
     tmp = path.with_suffix(".tmp.png")
     grid.save(tmp)
     tmp.replace(path)
+
+
+class ScalarLog:
+    """TensorBoard scalars in ``folder`` when ``torch.utils.tensorboard`` imports; else one warning, then nothing.
+
+    TensorBoard is not a geocolor dependency: ``losses.csv`` and ``metrics.jsonl`` hold the same figures.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.writer: Any = None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            log.warning("tensorboard: true, but tensorboard is not installed (pip install tensorboard); "
+                        "losses.csv and metrics.jsonl are written as always")
+            return
+        self.writer = SummaryWriter(str(folder))
+
+    def add(self, group: str, values: dict[str, Any], step: int) -> None:
+        if self.writer is None:
+            return
+        for key, value in values.items():
+            if isinstance(value, (int, float)):
+                self.writer.add_scalar(f"{group}/{key}", value, step)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()

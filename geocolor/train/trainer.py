@@ -2,8 +2,10 @@
 
 A run folder holds ``config.yaml``, ``losses.csv``, ``losses.png``, ``metrics.jsonl``,
 ``samples/step_XXXXXX.png`` (gray | output | truth on held-out chips), ``checkpoint.pt`` (everything
-needed to resume: networks, optimisers, schedulers, step, RNG states; written atomically) and the
-exported model files ``best.pt`` (lowest held-out CIEDE2000) and ``last.pt``.
+needed to resume: networks, optimisers, schedulers, the AMP scaler, step, RNG states; written
+atomically) and the exported model files ``best.pt`` (lowest held-out CIEDE2000) and ``last.pt``;
+with ``tensorboard: true``, also ``tensorboard/`` event files. Under torchrun (``geocolor.train.distributed``) every rank
+trains and only rank 0 writes; the checkpoint then also holds every rank's RNG states.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ from geocolor.errors import ConfigError, TrainingError
 from geocolor.models.encoding import ColorEncoding
 from geocolor.models.generators import tile_multiple
 from geocolor.models.io import make_readable, write_model_file
+from geocolor.train import distributed
 from geocolor.train.config import TrainConfig, config_to_dict
 from geocolor.train.data import ChipData
 from geocolor.train.evaluation import evaluate_chips, mean_chroma, predict_chips
 from geocolor.train.models import MODELS
-from geocolor.train.reports import append_csv, plot_losses, save_grid
+from geocolor.train.precision import to_layout
+from geocolor.train.reports import ScalarLog, append_csv, plot_losses, save_grid
 from geocolor.train.schedules import current_lr
 
 log = logging.getLogger(__name__)
@@ -81,40 +85,55 @@ class Trainer:
             raise ConfigError(f"{self.dir} already holds a run; pass --resume to continue it or choose another name")
         if resume and not self.ckpt.exists():
             raise ConfigError(f"nothing to resume: {self.ckpt} does not exist")
-        self.dir.mkdir(parents=True, exist_ok=True)
-        (self.dir / "samples").mkdir(exist_ok=True)
-        self.show_progress = show_progress
+        self.rank, device, self._owns_group = distributed.setup(cfg.device)
+        self.show_progress = show_progress and self.rank.main
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         from geocolor.models.translator import resolve_device
 
-        self.device = resolve_device(cfg.device)
-        torch.manual_seed(cfg.seed)
-        self.data = ChipData(cfg.data, seed=cfg.seed)
+        self.device = resolve_device(device)
+        seed = cfg.seed + self.rank.rank  # every rank draws its own chips; DDP starts all from rank 0's weights
+        torch.manual_seed(seed)
+        self.data = ChipData(cfg.data, seed=seed)
         if not self.data.test_chips:
             log.warning("no held-out chips: set a holdout on at least one source to get evaluation figures")
         self.model = MODELS[cfg.model.model](cfg, self.device)
+        if self.rank.main:  # only now: a config the model refuses (amp fp16 on CPU) leaves no folder behind
+            self.dir.mkdir(parents=True, exist_ok=True)
+            (self.dir / "samples").mkdir(exist_ok=True)
         self.ab_mean = mean_chroma(self.data.chroma_images())
         self.step = 0
         self.best: float = math.inf
         self.best_eval: dict[str, Any] | None = None
+        self.scalars = ScalarLog(self.dir / "tensorboard") if cfg.tensorboard and self.rank.main else None
         if resume:
             self._load_checkpoint()
-        else:
+        elif self.rank.main:
             import yaml
 
             (self.dir / "config.yaml").write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
 
     # -- checkpoints -------------------------------------------------------------------------
+    def _rng_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {"torch_rng": torch.get_rng_state(), "data_rng": json.dumps(self.data.rng_state())}
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        return state
+
     def _save_checkpoint(self) -> None:
+        ranks = distributed.gather(self._rng_state())  # a collective: every rank takes part
+        if not self.rank.main:
+            return
+        precision = getattr(self.model, "precision", None)
         _atomic_torch_save(
             {
                 "step": self.step,
                 "best": self.best,
                 "best_eval": json.dumps(self.best_eval),
                 "model": self.model.state_dict(),
-                "torch_rng": torch.get_rng_state(),
-                "data_rng": json.dumps(self.data.rng_state()),
+                **ranks[0],
+                "rank_rngs": ranks,
+                "scaler": precision.state_dict() if precision is not None else {},
             },
             self.ckpt,
         )
@@ -125,8 +144,18 @@ class Trainer:
         self.step = int(state["step"])
         self.best = float(state["best"])
         self.best_eval = json.loads(state["best_eval"])
-        torch.set_rng_state(state["torch_rng"])
-        self.data.set_rng_state(json.loads(state["data_rng"]))
+        rngs = state.get("rank_rngs") or [state]
+        if len(rngs) != self.rank.world:
+            log.warning("the checkpoint was written by %d process(es), this run has %d: chips are drawn afresh", len(rngs), self.rank.world)
+        if self.rank.rank < len(rngs):
+            mine = rngs[self.rank.rank]
+            torch.set_rng_state(mine["torch_rng"].cpu())
+            self.data.set_rng_state(json.loads(mine["data_rng"]))
+            if "cuda_rng" in mine and self.device.type == "cuda":
+                torch.cuda.set_rng_state(mine["cuda_rng"].cpu(), self.device)
+        precision = getattr(self.model, "precision", None)
+        if precision is not None and state.get("scaler"):
+            precision.load_state_dict(state["scaler"])
         log.info("resumed %s at step %d", self.dir, self.step)
 
     # -- evaluation and export ----------------------------------------------------------------
@@ -165,7 +194,9 @@ class Trainer:
                 "model": cfg.model.model,
                 "steps": self.step,
                 "batch_size": cfg.data.batch_size,
-                "images_seen": self.step * cfg.data.batch_size,
+                "images_seen": self.step * cfg.data.batch_size * self.rank.world,
+                "processes": self.rank.world,
+                "amp": cfg.performance.amp,
                 "gan_mode": cfg.loss.gan_mode,
                 "lambda_l1": cfg.loss.lambda_l1,
                 **getattr(self.model, "training_info", {}),
@@ -197,35 +228,57 @@ class Trainer:
         from tqdm import tqdm
 
         cfg = self.cfg
-        csv_path = self.dir / "losses.csv"
         bar = tqdm(total=cfg.steps, initial=self.step, desc=f"train {cfg.name}", disable=None if self.show_progress else True, unit="step")
         last_eval = None
-        while self.step < cfg.steps:
-            losses = self.model.train_step(*self._training_batch())
-            if not all(math.isfinite(v) for v in losses.values()):
-                raise TrainingError(
-                    f"non-finite loss at step {self.step + 1} ({losses}); the last good checkpoint {self.ckpt} is kept. "
-                    "Lower the learning rate or check the data."
-                )
-            self.step += 1
-            bar.update(1)
-            if self.step % cfg.log_every == 0 or self.step == cfg.steps:
-                lrs = {"lr": current_lr(self.model.opt_G), "lr_d": current_lr(self.model.opt_D)}
-                append_csv(csv_path, {"step": self.step, **{k: round(v, 5) for k, v in losses.items()}, **lrs})
-                bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()})
-                self._warn_if_discriminator_wins(losses)
-            if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
-                last_eval = self._evaluate_and_keep_best()
-                self._save_checkpoint()
-                if csv_path.exists():
-                    plot_losses(csv_path, self.dir / "losses.png")
-        bar.close()
+        try:
+            while self.step < cfg.steps:
+                losses = self.model.train_step(*self._training_batch())
+                self._stop_unless_finite(losses)
+                self.step += 1
+                bar.update(1)
+                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                    self._log_losses(losses, bar)
+                if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
+                    last_eval = self._evaluate_and_keep_best()
+                    self._save_checkpoint()
+                    if self.rank.main and (self.dir / "losses.csv").exists():
+                        plot_losses(self.dir / "losses.csv", self.dir / "losses.png")
+        finally:
+            bar.close()
+            if self.scalars is not None:
+                self.scalars.close()
+        if self.rank.main:
+            self._export_all(last_eval)
+        return self.dir
+
+    def _export_all(self, last_eval: dict[str, Any] | None) -> None:
         self.export(self.dir / "last.pt", last_eval)
         if not (self.dir / "best.pt").exists():
             shutil.copyfile(self.dir / "last.pt", self.dir / "best.pt")
-        if cfg.export:
-            self._export_copy(Path(cfg.export))
-        return self.dir
+        if self.cfg.export:
+            self._export_copy(Path(self.cfg.export))
+
+    def _stop_unless_finite(self, losses: dict[str, float]) -> None:
+        """A NaN/inf loss on any rank stops every rank; the last checkpoint (written before it) is kept."""
+        finite = all(math.isfinite(v) for v in losses.values())
+        if distributed.all_true(finite, self.device):
+            return
+        where = f"({losses})" if not finite else "(on another rank)"
+        raise TrainingError(
+            f"non-finite loss at step {self.step + 1} {where}; the last good checkpoint {self.ckpt} is kept. "
+            "Lower the learning rate or check the data."
+        )
+
+    def _log_losses(self, losses: dict[str, float], bar: Any) -> None:
+        if not self.rank.main:
+            return
+        lrs = {"lr": current_lr(self.model.opt_G), "lr_d": current_lr(self.model.opt_D)}
+        append_csv(self.dir / "losses.csv", {"step": self.step, **{k: round(v, 5) for k, v in losses.items()}, **lrs})
+        bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()})
+        if self.scalars is not None:
+            self.scalars.add("loss", losses, self.step)
+            self.scalars.add("lr", lrs, self.step)
+        self._warn_if_discriminator_wins(losses)
 
     def _training_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Network input and target; for an unpaired model (CycleGAN) drawn from independent chips."""
@@ -234,7 +287,7 @@ class Trainer:
         if getattr(self.model, "unpaired", False):
             _, other = self.data.sample_pairs()
             _, target = batch_to_tensors(other, self.device, None, self.model.encoding)
-        return inp, target
+        return to_layout(inp, self.cfg), to_layout(target, self.cfg)
 
     def _export_copy(self, target: Path) -> None:
         if target.exists() and not self.overwrite:
@@ -246,9 +299,13 @@ class Trainer:
         os.replace(tmp, target)
 
     def _evaluate_and_keep_best(self) -> dict[str, Any] | None:
-        result = self.evaluate()
+        """Rank 0 evaluates; every rank gets the figures (plateau schedulers and ``best`` stay in step)."""
+        result = distributed.broadcast(self.evaluate() if self.rank.main else None)
         if result is not None:
             m = result["model"]
+            if self.scalars is not None:
+                for kind in ("model", "gray", "mean_color"):
+                    self.scalars.add(f"heldout_{kind}", result[kind], self.step)
             log.info(
                 "step %d: PSNR %.2f SSIM %.3f dE %.2f (gray dE %.2f, mean-colour dE %.2f)",
                 self.step, m["psnr"], m["ssim"], m["delta_e2000"], result["gray"]["delta_e2000"], result["mean_color"]["delta_e2000"],
@@ -259,7 +316,8 @@ class Trainer:
             if m["delta_e2000"] < self.best:
                 self.best = m["delta_e2000"]
                 self.best_eval = result
-                self.export(self.dir / "best.pt", result)
+                if self.rank.main:
+                    self.export(self.dir / "best.pt", result)
         return result
 
     def _warn_if_discriminator_wins(self, losses: dict[str, float]) -> None:
@@ -298,4 +356,9 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, ov
     ``overwrite``.
     """
     make = getattr(MODELS[cfg.model.model], "make_trainer", Trainer)  # a model may bring its own trainer (inpaint)
-    return make(cfg, resume=resume, show_progress=show_progress, overwrite=overwrite).run()
+    trainer = make(cfg, resume=resume, show_progress=show_progress, overwrite=overwrite)
+    try:
+        return trainer.run()
+    finally:
+        if getattr(trainer, "_owns_group", False):
+            distributed.shutdown()
