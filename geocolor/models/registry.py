@@ -20,6 +20,10 @@ from geocolor.models.generators import GENERATORS
 def build_generator(arch: dict[str, Any]) -> nn.Module:
     """The generator an architecture dict describes (untrained)."""
     name = arch["generator"]
+    if "z_position" in arch:  # BicycleGAN's z-conditioned U-Net (z = 0 unless given)
+        from geocolor.models.zgenerators import build_z_generator
+
+        return build_z_generator(arch)
     if name not in GENERATORS:
         raise ConfigError(f"unknown generator {name!r}; choose one of {', '.join(GENERATORS)}")
     return GENERATORS[name](

@@ -62,6 +62,16 @@ class ModelConfig:
     init_gain: float = 0.02
     color_space: str = "lab"  # lab: L* -> a*b* (1 -> 2); rgb: gray as 3 channels -> RGB (3 -> 3)
     pool_size: int = 50  # cyclegan: fakes kept for the discriminator updates (0: no history)
+    # cut / fastcut: generator layers whose features PatchNCE compares (resnet: indices into its layer
+    # list up to the last residual block, CUT's "0,4,8,12,16"; unet: 0 the input, k the k-th
+    # down-sampling block); None: the generator's default (see geocolor.train.cut.default_nce_layers)
+    nce_layers: list[int] | None = None
+    nce_mlp_dim: int = 256  # cut / fastcut: width of the 2-layer MLP projection head per NCE layer
+    flip_equivariance: bool | None = None  # cut / fastcut: random horizontal flip equivariance; None: fastcut only
+    nz: int = 8  # bicyclegan: latent code length
+    z_position: str = "input"  # bicyclegan: where z enters the U-Net: input, all (every down block) or middle (bottleneck)
+    encoder: str = "resnet"  # bicyclegan: the latent encoder E, resnet (residual down blocks) or conv
+    nef: int | None = None  # bicyclegan: the encoder's base width; None: same as ngf
 
     @property
     def discriminator_norm(self) -> str:
@@ -78,6 +88,12 @@ class LossConfig:
     # cyclegan identity loss, as a fraction of lambda_a / lambda_b; None: 0.5 for rgb (the CycleGAN
     # convention), 0 for lab, where the domains differ in channel count (L* vs a*b*)
     lambda_identity: float | None = None
+    lambda_nce: float | None = None  # cut / fastcut: PatchNCE weight; None: 1 for cut, 10 for fastcut
+    nce_idt: bool | None = None  # cut / fastcut: identity PatchNCE on colour images; None: cut yes, fastcut no
+    nce_t: float = 0.07  # cut / fastcut: PatchNCE temperature
+    num_patches: int = 256  # cut / fastcut: patches sampled per image and layer
+    lambda_kl: float = 0.01  # bicyclegan: KL(E(B) || N(0, I)) weight (cVAE-GAN)
+    lambda_z: float = 0.5  # bicyclegan: latent regression L1 |E(G(A, z)) - z| weight (cLR-GAN)
 
 
 @dataclass
@@ -226,6 +242,7 @@ def validate(cfg: TrainConfig) -> None:
     if cfg.steps <= 0 or cfg.data.batch_size <= 0:
         raise ConfigError("steps and data.batch_size must be positive")
     _validate_model(cfg)
+    _validate_zoo(cfg)
 
 
 def _validate_model(cfg: TrainConfig) -> None:
@@ -253,3 +270,16 @@ def identity_weight(loss: LossConfig, color_space: str) -> float:
 
 def config_to_dict(cfg: TrainConfig) -> dict[str, Any]:
     return dataclasses.asdict(cfg)
+
+
+def _validate_zoo(cfg: TrainConfig) -> None:
+    """The options of cut / fastcut (PatchNCE) and bicyclegan (latent code); their models check the rest."""
+    name = cfg.model.model
+    if name in ("cut", "fastcut"):
+        from geocolor.train.cut import validate_cut
+
+        validate_cut(cfg)
+    elif name == "bicyclegan":
+        from geocolor.train.bicyclegan import validate_bicyclegan
+
+        validate_bicyclegan(cfg)

@@ -9,7 +9,10 @@ A model holds its networks, optimisers (``opt_G``, ``opt_D``) and schedulers (``
 
 from __future__ import annotations
 
+from geocolor.train.bicyclegan import BicycleGAN
+from geocolor.train.cut import CUT
 from geocolor.train.cyclegan import CycleGAN
 from geocolor.train.pix2pix import Pix2Pix
 
 MODELS: dict[str, type] = {"pix2pix": Pix2Pix, "cyclegan": CycleGAN}
+MODELS.update({"cut": CUT, "fastcut": CUT, "bicyclegan": BicycleGAN})
