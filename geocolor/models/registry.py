@@ -24,6 +24,10 @@ def build_generator(arch: dict[str, Any]) -> nn.Module:
         from geocolor.models.style import build_style_generator
 
         return build_style_generator(arch)
+    if "z_position" in arch:  # BicycleGAN's z-conditioned U-Net (z = 0 unless given)
+        from geocolor.models.zgenerators import build_z_generator
+
+        return build_z_generator(arch)
     if name not in GENERATORS:
         raise ConfigError(f"unknown generator {name!r}; choose one of {', '.join(GENERATORS)}")
     return GENERATORS[name](

@@ -65,6 +65,16 @@ class ModelConfig:
     pool_size: int = 50  # cyclegan: fakes kept for the discriminator updates (0: no history)
     style_other_prob: float = 0.5  # stylecolor: chance the style reference is another crop, not the target itself
     style_jitter_prob: float = 0.5  # stylecolor: chance a sample gets a random palette (target and reference alike)
+    # cut / fastcut: generator layers whose features PatchNCE compares (resnet: indices into its layer
+    # list up to the last residual block, CUT's "0,4,8,12,16"; unet: 0 the input, k the k-th
+    # down-sampling block); None: the generator's default (see geocolor.train.cut.default_nce_layers)
+    nce_layers: list[int] | None = None
+    nce_mlp_dim: int = 256  # cut / fastcut: width of the 2-layer MLP projection head per NCE layer
+    flip_equivariance: bool | None = None  # cut / fastcut: random horizontal flip equivariance; None: fastcut only
+    nz: int = 8  # bicyclegan: latent code length
+    z_position: str = "input"  # bicyclegan: where z enters the U-Net: input, all (every down block) or middle (bottleneck)
+    encoder: str = "resnet"  # bicyclegan: the latent encoder E, resnet (residual down blocks) or conv
+    nef: int | None = None  # bicyclegan: the encoder's base width; None: same as ngf
 
     @property
     def discriminator_norm(self) -> str:
@@ -82,6 +92,12 @@ class LossConfig:
     # convention), 0 for lab, where the domains differ in channel count (L* vs a*b*)
     lambda_identity: float | None = None
     lambda_style: float = 10.0  # stylecolor: L1 between the output's style code and the target's
+    lambda_nce: float | None = None  # cut / fastcut: PatchNCE weight; None: 1 for cut, 10 for fastcut
+    nce_idt: bool | None = None  # cut / fastcut: identity PatchNCE on colour images; None: cut yes, fastcut no
+    nce_t: float = 0.07  # cut / fastcut: PatchNCE temperature
+    num_patches: int = 256  # cut / fastcut: patches sampled per image and layer
+    lambda_kl: float = 0.01  # bicyclegan: KL(E(B) || N(0, I)) weight (cVAE-GAN)
+    lambda_z: float = 0.5  # bicyclegan: latent regression L1 |E(G(A, z)) - z| weight (cLR-GAN)
 
 
 @dataclass
@@ -262,6 +278,7 @@ def validate(cfg: TrainConfig) -> None:
     _validate_model(cfg)
     if cfg.performance.amp not in AMP_MODES:
         raise ConfigError(f"unknown performance.amp {cfg.performance.amp!r}; choose one of {', '.join(AMP_MODES)}")
+    _validate_zoo(cfg)
 
 
 def _validate_model(cfg: TrainConfig) -> None:
@@ -289,3 +306,16 @@ def identity_weight(loss: LossConfig, color_space: str) -> float:
 
 def config_to_dict(cfg: TrainConfig) -> dict[str, Any]:
     return dataclasses.asdict(cfg)
+
+
+def _validate_zoo(cfg: TrainConfig) -> None:
+    """The options of cut / fastcut (PatchNCE) and bicyclegan (latent code); their models check the rest."""
+    name = cfg.model.model
+    if name in ("cut", "fastcut"):
+        from geocolor.train.cut import validate_cut
+
+        validate_cut(cfg)
+    elif name == "bicyclegan":
+        from geocolor.train.bicyclegan import validate_bicyclegan
+
+        validate_bicyclegan(cfg)

@@ -9,6 +9,8 @@ A model holds its networks, optimisers (``opt_G``, ``opt_D``) and schedulers (``
 
 from __future__ import annotations
 
+from geocolor.train.bicyclegan import BicycleGAN
+from geocolor.train.cut import CUT
 from geocolor.train.cyclegan import CycleGAN
 from geocolor.train.inpaint import Inpaint
 from geocolor.train.pix2pix import Pix2Pix
@@ -16,3 +18,4 @@ from geocolor.train.stylecolor import StyleColor
 
 MODELS: dict[str, type] = {"pix2pix": Pix2Pix, "cyclegan": CycleGAN, "stylecolor": StyleColor}
 MODELS["inpaint"] = Inpaint  # hole filling; brings its own trainer (``make_trainer``)
+MODELS.update({"cut": CUT, "fastcut": CUT, "bicyclegan": BicycleGAN})
