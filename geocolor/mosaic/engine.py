@@ -86,9 +86,13 @@ def colorize(
     translator: Any = None,
     progress: ProgressCallback | None = None,
     is_cancelled: CancelCallback | None = None,
+    source_name: str | None = None,
     **overrides: Any,
 ) -> MosaicResult:
-    """Colorize ``src`` into ``dst`` (see module docstring). Keyword overrides set ``MosaicOptions`` fields."""
+    """Colorize ``src`` into ``dst`` (see module docstring). Keyword overrides set ``MosaicOptions`` fields.
+
+    ``source_name`` is what the output's ``GEOCOLOR_SOURCE`` tag names (default: ``src``'s file name).
+    """
     unknown = set(overrides) - {f.name for f in fields(MosaicOptions)}
     if unknown:
         raise TypeError(f"colorize() got unknown option(s) {', '.join(sorted(unknown))}")
@@ -99,7 +103,8 @@ def colorize(
         from geocolor.inpaint.engine import filled_copy
 
         with filled_copy(src_path, dst_path, model=opts.inpaint_model, device=opts.device, show_progress=opts.show_progress) as filled:
-            return colorize(filled, dst_path, replace(opts, fill_nodata=False), translator=translator, progress=progress, is_cancelled=is_cancelled)
+            return colorize(filled, dst_path, replace(opts, fill_nodata=False), translator=translator, progress=progress,
+                            is_cancelled=is_cancelled, source_name=f"{src_path.name} (nodata inpainted)")
     if translator is None:
         from geocolor.models import load
 
@@ -116,7 +121,7 @@ def colorize(
         raw, tmp = writer.temp_paths(dst_path)
         try:
             started = time.perf_counter()
-            tags = {"GEOCOLOR_VERSION": __version__, "GEOCOLOR_MODEL": str(translator.metadata.get("name", "?")), "GEOCOLOR_SOURCE": src_path.name}
+            tags = {"GEOCOLOR_VERSION": __version__, "GEOCOLOR_MODEL": str(translator.metadata.get("name", "?")), "GEOCOLOR_SOURCE": source_name or src_path.name}
             if opts.style is not None:
                 tags["GEOCOLOR_STYLE"] = translator.description
             with writer.open_raw(raw, ds, tags) as out:

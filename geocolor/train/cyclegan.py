@@ -47,6 +47,7 @@ class CycleGAN:
     """Two generators (gray -> colour ``G_A``, colour -> gray ``G_B``), two discriminators, image pools."""
 
     unpaired = True  # the trainer draws inputs and targets from different chips
+    performance_options = True  # AMP / compile / DDP through geocolor.train.precision (see trainer)
 
     def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
         m, loss = cfg.model, cfg.loss

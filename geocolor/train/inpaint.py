@@ -63,6 +63,8 @@ class Inpaint(Pix2Pix):
     which here steps on the held-out hole L2; ``__init__`` and the training step are its own.
     """
 
+    performance_options = False  # plain passes: the trainer refuses AMP, compile and DDP for it
+
     def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
         m, ic = cfg.model, cfg.inpaint
         if ic.channels not in (1, 3):

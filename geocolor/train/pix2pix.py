@@ -33,6 +33,8 @@ def generator_arch(m: ModelConfig, in_ch: int, out_ch: int) -> dict[str, Any]:
 class Pix2Pix:
     """Generator + PatchGAN discriminator, their optimisers and schedulers."""
 
+    performance_options = True  # AMP / compile / DDP through geocolor.train.precision (see trainer)
+
     def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
         m = cfg.model
         if cfg.loss.gan_mode not in GAN_LOSSES:

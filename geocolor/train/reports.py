@@ -22,7 +22,7 @@ def append_csv(path: Path, row: dict[str, float]) -> None:
         w.writerow(row)
 
 
-ADVERSARIAL = ("d_real", "d_fake", "g_gan", "d_a", "d_b", "g_gan_a", "g_gan_b")
+ADVERSARIAL = ("d_real", "d_fake", "g_gan", "d_a", "d_b", "g_gan_a", "g_gan_b", "d_vae", "d_lr", "g_gan_vae", "g_gan_lr")
 NOT_LOSSES = ("step", "lr", "lr_d")
 TITLES = {
     "g_l1": "generator L1 (x lambda)",

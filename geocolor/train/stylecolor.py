@@ -41,6 +41,8 @@ MAX_PIXELS_PER_SOURCE = 65536  # decimated pixels per training region for the na
 class StyleColor(Pix2Pix):
     """Style-conditioned pix2pix (see module docstring)."""
 
+    performance_options = False  # plain passes: the trainer refuses AMP, compile and DDP for it
+
     def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
         if cfg.model.color_space != "lab":
             raise ConfigError("stylecolor works in Lab (the style code is a*b* statistics); set model.color_space: lab")

@@ -86,6 +86,7 @@ class Trainer:
         if resume and not self.ckpt.exists():
             raise ConfigError(f"nothing to resume: {self.ckpt} does not exist")
         self.rank, device, self._owns_group = distributed.setup(cfg.device)
+        check_performance_support(cfg, MODELS[cfg.model.model], self.rank.world)
         self.show_progress = show_progress and self.rank.main
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
@@ -336,15 +337,37 @@ class Trainer:
             )
 
 
+def check_performance_support(cfg: TrainConfig, model_cls: type, world: int) -> None:
+    """Refuse AMP, torch.compile or several torchrun processes for a model that would silently ignore them.
+
+    Models that route their passes through ``geocolor.train.precision`` say so with
+    ``performance_options = True`` (pix2pix, cyclegan).
+    """
+    if getattr(model_cls, "performance_options", False):
+        return
+    asked = [what for what, on in (
+        ("several torchrun processes", world > 1),
+        (f"performance.amp: {cfg.performance.amp}", cfg.performance.amp != "off"),
+        ("performance.compile", cfg.performance.compile),
+    ) if on]
+    if asked:
+        supported = ", ".join(sorted(n for n, c in MODELS.items() if getattr(c, "performance_options", False)))
+        raise ConfigError(f"model {cfg.model.model} does not support {' or '.join(asked)} yet ({supported} do)")
+
+
 def adversarial_balance(losses: dict[str, float]) -> tuple[float, float] | None:
     """(discriminator loss, generator adversarial loss) of a step; for CycleGAN the pair whose D is lower.
 
-    CycleGAN's ``D_A`` judges ``G_A``'s fakes (``d_a`` with ``g_gan_a``), ``D_B`` those of ``G_B``.
+    CycleGAN's ``D_A`` judges ``G_A``'s fakes (``d_a`` with ``g_gan_a``), ``D_B`` those of ``G_B``;
+    BicycleGAN's two discriminators judge the encoded-z (``vae``) and random-z (``lr``) fakes.
     """
     if "d_real" in losses:
         return 0.5 * (losses["d_real"] + losses["d_fake"]), losses["g_gan"]
     if "d_a" in losses:
         side = "a" if losses["d_a"] <= losses["d_b"] else "b"
+        return losses[f"d_{side}"], losses[f"g_gan_{side}"]
+    if "d_vae" in losses:
+        side = "vae" if losses["d_vae"] <= losses["d_lr"] else "lr"
         return losses[f"d_{side}"], losses[f"g_gan_{side}"]
     return None
 

@@ -119,6 +119,7 @@ def test_mosaic_fill_nodata_leaves_no_holes_where_it_could_fill(naip_gray_with_h
     with rasterio.open(out) as ds, rasterio.open(naip_gray_with_holes) as src:
         mask, rgb = ds.dataset_mask(), ds.read()
         assert (ds.crs, ds.transform, ds.count) == (src.crs, src.transform, 3)
+        assert ds.tags()["GEOCOLOR_SOURCE"] == f"{naip_gray_with_holes.name} (nodata inpainted)"
     fillable_holes = holes.copy()
     fillable_holes[:, :20] = False
     assert fillable_holes.sum() > 600

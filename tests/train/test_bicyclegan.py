@@ -114,3 +114,14 @@ def test_bicyclegan_run_exports_a_model_mosaic_uses_and_resumes_exactly(tmp_path
     for net in ("G", "E", "D_vae", "D_lr"):  # the drawn z and the reparameterisation noise come from the checkpointed RNG
         for key, value in expected[net].items():
             torch.testing.assert_close(resumed[net][key], value, rtol=0, atol=0)
+
+
+def test_bicyclegan_losses_are_watched_and_plotted_as_adversarial_pairs():
+    """The discriminator-win check and the G-vs-D loss panel know BicycleGAN's two discriminators."""
+    from geocolor.train.reports import loss_panels
+    from geocolor.train.trainer import adversarial_balance
+
+    losses = {"d_vae": 0.02, "d_lr": 0.6, "g_gan_vae": 5.0, "g_gan_lr": 1.0, "g_l1": 3.0}
+    assert adversarial_balance(losses) == (0.02, 5.0)
+    panels = loss_panels(["step", "d_vae", "d_lr", "g_gan_vae", "g_gan_lr", "g_l1", "g_kl"])
+    assert panels[0] == ("adversarial losses", ["d_vae", "d_lr", "g_gan_vae", "g_gan_lr"])

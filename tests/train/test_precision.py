@@ -109,3 +109,22 @@ def test_fp16_on_gpu_scales_the_loss_and_checkpoints_the_scaler(tmp_path):
     resumed = Trainer(load_config(tiny_config(tmp_path), ["performance.amp=fp16", "device=cuda", "steps=6"]), resume=True,
                       show_progress=False)
     assert resumed.model.precision.scaler.get_scale() == state["scaler"]["scaler"]["scale"]
+
+
+@pytest.mark.parametrize("model", ["stylecolor", "inpaint", "cut", "bicyclegan"])
+def test_models_without_precision_support_refuse_amp_and_ddp_instead_of_ignoring_them(model):
+    from geocolor.train.config import config_from_dict
+    from geocolor.train.trainer import check_performance_support
+    from geocolor.train.models import MODELS
+
+    tree = {"data": {"tile": 256, "sources": [{"path": "unused.tif"}]},
+            "model": {"model": model, "color_space": "rgb" if model == "cut" else "lab",
+                      "generator": "dense_unet" if model == "inpaint" else "unet_256"}}
+    cfg = config_from_dict(tree, ["performance.amp=bf16"])
+    with pytest.raises(ConfigError, match=f"model {model} does not support performance.amp: bf16"):
+        check_performance_support(cfg, MODELS[model], 1)
+    plain = config_from_dict(tree)
+    with pytest.raises(ConfigError, match="several torchrun processes"):
+        check_performance_support(plain, MODELS[model], 2)
+    check_performance_support(plain, MODELS[model], 1)
+    check_performance_support(cfg, MODELS["pix2pix"], 2)
