@@ -69,6 +69,16 @@ def _parser() -> argparse.ArgumentParser:
     col.add_argument("--model", default=None)
     col.add_argument("--device", default="auto")
     col.add_argument("--overwrite", action="store_true")
+    col.add_argument("--fill-nodata", action="store_true", help="inpaint SRC's nodata holes first (see geocolor inpaint)")
+    col.add_argument("--inpaint-model", default=None, help="inpainting model for --fill-nodata (default: the shipped one)")
+    col.add_argument("--style", default=None, help="a colour reference raster or a named style of the model")
+    inp = sub.add_parser("inpaint", help="fill SRC's nodata holes (or MASK's non-zero pixels) into DST (see geocolor inpaint)")
+    inp.add_argument("src")
+    inp.add_argument("dst")
+    inp.add_argument("--mask", default=None)
+    inp.add_argument("--model", default=None)
+    inp.add_argument("--device", default="auto")
+    inp.add_argument("--overwrite", action="store_true")
     har = sub.add_parser("harvest", help="harvest WMTS tiles inside a bbox (see geocolor harvest)")
     har.add_argument("--url", required=True)
     har.add_argument("--layer", required=True)
@@ -93,7 +103,16 @@ def _colorize(args: argparse.Namespace, out: TextIO) -> str:
     from geocolor.mosaic import colorize
 
     result = colorize(args.src, args.dst, model=args.model, device=args.device, overwrite=args.overwrite,
+                      fill_nodata=args.fill_nodata, inpaint_model=args.inpaint_model, style=args.style or None,
                       show_progress=False, progress=line_progress(out), is_cancelled=TERMINATED)
+    return f"DONE {result.path}"
+
+
+def _inpaint(args: argparse.Namespace, out: TextIO) -> str:
+    from geocolor.inpaint import inpaint
+
+    result = inpaint(args.src, args.dst, mask=args.mask, model=args.model, device=args.device, overwrite=args.overwrite,
+                     show_progress=False, progress=line_progress(out), is_cancelled=TERMINATED)
     return f"DONE {result.path}"
 
 
@@ -115,7 +134,8 @@ class _Stopped(Exception):
     """A harvest ended early because of SIGTERM."""
 
 
-COMMANDS: dict[str, Callable[..., str]] = {"check": lambda args, out: _check(out), "colorize": _colorize, "harvest": _harvest}
+COMMANDS: dict[str, Callable[..., str]] = {"check": lambda args, out: _check(out), "colorize": _colorize, "inpaint": _inpaint,
+                                           "harvest": _harvest}
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

@@ -34,7 +34,7 @@ import numpy as np
 from geocolor.errors import InputError
 from geocolor.mosaic import writer
 from geocolor.mosaic.reader import open_input
-from geocolor.types import PathLike, ProgressCallback
+from geocolor.types import CancelCallback, PathLike, ProgressCallback
 
 log = logging.getLogger(__name__)
 
@@ -189,8 +189,12 @@ def _open_source(ds: Any, mask: PathLike | None) -> _Source:
 
 def inpaint(src: PathLike, dst: PathLike, mask: PathLike | None = None, model: PathLike | None = None,
             options: InpaintOptions | None = None, *, inpainter: Any = None, progress: ProgressCallback | None = None,
-            **overrides: Any) -> InpaintResult:
-    """Fill the holes of ``src`` (its nodata, or where ``mask`` is non-zero) into ``dst`` (see module docstring)."""
+            is_cancelled: CancelCallback | None = None, **overrides: Any) -> InpaintResult:
+    """Fill the holes of ``src`` (its nodata, or where ``mask`` is non-zero) into ``dst`` (see module docstring).
+
+    ``progress(fraction)`` is called after each window; when ``is_cancelled()`` turns true the run stops
+    before its next window with ``geocolor.mosaic.engine.Cancelled`` and its temp files are removed.
+    """
     unknown = set(overrides) - {f.name for f in fields(InpaintOptions)}
     if unknown:
         raise TypeError(f"inpaint() got unknown option(s) {', '.join(sorted(unknown))}")
@@ -214,8 +218,10 @@ def inpaint(src: PathLike, dst: PathLike, mask: PathLike | None = None, model: P
             raw, tmp = writer.temp_paths(dst_path)
             try:
                 with _open_raw(raw, ds) as out:
-                    counts = _run(source, out, layout, inpainter, opts, progress)
+                    counts = _run(source, out, layout, inpainter, opts, progress, is_cancelled)
                 writer.finalize(raw, tmp, dst_path, opts.cog, opts.compress)
+                if progress:
+                    progress(1.0)
             finally:
                 writer.remove_quietly(raw, tmp)
         finally:
@@ -248,9 +254,12 @@ def _open_raw(path: Path, ds: Any) -> Any:
 
 
 def _run(source: _Source, out: Any, layout: Layout, inpainter: Any, opts: InpaintOptions,
-         progress: ProgressCallback | None) -> tuple[int, int, int, list[tuple[int, int, int, int]]]:
+         progress: ProgressCallback | None, is_cancelled: CancelCallback | None = None
+         ) -> tuple[int, int, int, list[tuple[int, int, int, int]]]:
     from rasterio.windows import Window
     from tqdm import tqdm
+
+    from geocolor.mosaic.engine import Cancelled
 
     holes = filled = unfilled = 0
     boxes: list[tuple[int, int, int, int]] = []
@@ -258,6 +267,8 @@ def _run(source: _Source, out: Any, layout: Layout, inpainter: Any, opts: Inpain
     ds = source.ds
     with tqdm(total=total, unit="window", desc="inpaint", disable=None if opts.show_progress else True, leave=False) as bar:
         for k, (core, win) in enumerate(layout.windows()):
+            if is_cancelled and is_cancelled():
+                raise Cancelled("cancelled; no output was written")
             data, hole, unknown = source.read(win)
             cr = slice(core[0] - win[0], core[2] - win[0])
             cc = slice(core[1] - win[1], core[3] - win[1])

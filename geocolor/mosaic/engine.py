@@ -102,7 +102,8 @@ def colorize(
     if opts.fill_nodata:  # fill holes into a temp file beside dst, colorize that, delete it
         from geocolor.inpaint.engine import filled_copy
 
-        with filled_copy(src_path, dst_path, model=opts.inpaint_model, device=opts.device, show_progress=opts.show_progress) as filled:
+        with filled_copy(src_path, dst_path, model=opts.inpaint_model, device=opts.device, show_progress=opts.show_progress,
+                         is_cancelled=is_cancelled) as filled:
             return colorize(filled, dst_path, replace(opts, fill_nodata=False), translator=translator, progress=progress,
                             is_cancelled=is_cancelled, source_name=f"{src_path.name} (nodata inpainted)")
     if translator is None:

@@ -1,4 +1,4 @@
-"""Processing algorithms "Colorize raster" and "Harvest WMTS tiles": parameters -> engine call -> outputs.
+"""Processing algorithms "Colorize raster", "Fill nodata holes (inpaint)" and "Harvest WMTS tiles": parameters -> engine call -> outputs.
 
 Both run the engine chosen by ``engine.find_engine`` (in-process or a geocolor Python as a subprocess)
 with Processing's feedback as progress and cancel; an engine error becomes a ``QgsProcessingException``.
@@ -27,7 +27,16 @@ from qgis.core import (
 )
 
 from . import settings
-from .engine import ColorizeParams, EngineCancelled, EngineError, HarvestParams, run_colorize, run_harvest
+from .engine import (
+    ColorizeParams,
+    EngineCancelled,
+    EngineError,
+    HarvestParams,
+    InpaintParams,
+    run_colorize,
+    run_harvest,
+    run_inpaint,
+)
 from .layers import LayerExportError, readable_path
 
 
@@ -47,9 +56,27 @@ class _GeocolorAlgorithm(QgsProcessingAlgorithm):
 
     def _add_python_parameter(self) -> None:
         # a string, not a File parameter: QGIS 3.22 rejects files without an extension (bin/python)
-        param = QgsProcessingParameterString(self.PYTHON, "geocolor Python (empty: auto-detect)", optional=True)
+        self._add_advanced(QgsProcessingParameterString(self.PYTHON, "geocolor Python (empty: auto-detect)", optional=True))
+
+    def _add_advanced(self, param: QgsProcessingParameterDefinition) -> None:
         param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         self.addParameter(param)
+
+    def _input_file(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext,
+                    temporaries: list[str]) -> str | None:
+        """The file of raster-layer parameter ``name`` (None when an optional one is empty); exports go to ``temporaries``."""
+        layer = self.parameterAsRasterLayer(parameters, name, context)
+        if layer is None:
+            if parameters.get(name) in (None, ""):
+                return None
+            raise QgsProcessingException(f"the raster layer {parameters.get(name)!r} cannot be opened")
+        try:
+            path, temporary = readable_path(layer)
+        except LayerExportError as e:
+            raise QgsProcessingException(str(e)) from None
+        if temporary:
+            temporaries.append(path)
+        return path
 
     def _run(self, function: Any, params: Any, parameters: dict[str, Any], context: QgsProcessingContext,
              feedback: QgsProcessingFeedback) -> str:
@@ -67,8 +94,35 @@ class _GeocolorAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(str(e)) from None
 
 
-class ColorizeRasterAlgorithm(_GeocolorAlgorithm):
+class _RasterAlgorithm(_GeocolorAlgorithm):
+    """Shared by the raster-in, raster-out algorithms: INPUT layer, MODEL file, DEVICE, OUTPUT destination."""
+
     INPUT, MODEL, DEVICE, OUTPUT = "INPUT", "MODEL", "DEVICE", "OUTPUT"
+
+    def _add_model_and_device(self, model_label: str) -> None:
+        self.addParameter(QgsProcessingParameterFile(self.MODEL, model_label, extension="pt", optional=True))
+        self.addParameter(QgsProcessingParameterEnum(self.DEVICE, "Device", options=list(settings.DEVICES), defaultValue=0))
+
+    def _run_raster(self, function: Any, make_params: Any, parameters: dict[str, Any], context: QgsProcessingContext,
+                    feedback: QgsProcessingFeedback) -> dict[str, Any]:
+        """``function(engine, make_params(src, dst, model, device, temporaries))``; layer exports are removed after."""
+        temporaries: list[str] = []
+        try:
+            src = self._input_file(parameters, self.INPUT, context, temporaries)
+            if src is None:
+                raise QgsProcessingException("the input raster layer cannot be opened")
+            params = make_params(src, self.parameterAsOutputLayer(parameters, self.OUTPUT, context),
+                                 self.parameterAsFile(parameters, self.MODEL, context) or None,
+                                 settings.DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)], temporaries)
+            return {self.OUTPUT: self._run(function, params, parameters, context, feedback) or None}
+        finally:
+            for path in temporaries:
+                if os.path.exists(path):
+                    os.remove(path)
+
+
+class ColorizeRasterAlgorithm(_RasterAlgorithm):
+    FILL_NODATA, STYLE = "FILL_NODATA", "STYLE"
 
     def name(self) -> str:
         return "colorize_raster"
@@ -78,33 +132,58 @@ class ColorizeRasterAlgorithm(_GeocolorAlgorithm):
 
     def shortHelpString(self) -> str:  # noqa: N802
         return ("Colorizes a gray raster (a historical aerial photo, panchromatic imagery) into a colour GeoTIFF with "
-                "the same CRS, extent and nodata mask, using a geocolor model (default: the shipped one).")
+                "the same CRS, extent and nodata mask, using a geocolor model (default: the shipped one). Advanced: "
+                "fill the input's nodata holes first (geocolor inpaint), and one palette for many sheets from a "
+                "colour reference raster or a named style of the model.")
 
     def initAlgorithm(self, config: Any = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "Gray raster"))
-        self.addParameter(QgsProcessingParameterFile(self.MODEL, "Model file (empty: shipped default)", extension="pt",
-                                                     optional=True))
-        self.addParameter(QgsProcessingParameterEnum(self.DEVICE, "Device", options=list(settings.DEVICES), defaultValue=0))
+        self._add_model_and_device("Model file (empty: shipped default)")
+        self._add_advanced(QgsProcessingParameterBoolean(self.FILL_NODATA, "Fill nodata holes first", defaultValue=False,
+                                                         optional=True))
+        # a string: a reference raster's path or a style name (a File parameter would refuse names)
+        self._add_advanced(QgsProcessingParameterString(self.STYLE, "Style reference raster or style name", optional=True))
         self._add_python_parameter()
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Colorized raster"))
 
     def processAlgorithm(self, parameters: dict[str, Any], context: QgsProcessingContext,  # noqa: N802
                          feedback: QgsProcessingFeedback) -> dict[str, Any]:
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        if layer is None:
-            raise QgsProcessingException("the input raster layer cannot be opened")
-        try:
-            src, temporary = readable_path(layer)
-        except LayerExportError as e:
-            raise QgsProcessingException(str(e)) from None
-        dst = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        device = settings.DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)]
-        params = ColorizeParams(src, dst, self.parameterAsFile(parameters, self.MODEL, context) or None, device, overwrite=True)
-        try:
-            return {self.OUTPUT: self._run(run_colorize, params, parameters, context, feedback) or None}
-        finally:
-            if temporary and os.path.exists(src):
-                os.remove(src)
+        fill = self.parameterAsBool(parameters, self.FILL_NODATA, context)
+        style = self.parameterAsString(parameters, self.STYLE, context).strip() or None
+        return self._run_raster(run_colorize, lambda src, dst, model, device, _: ColorizeParams(
+            src, dst, model, device, overwrite=True, fill_nodata=fill, style=style), parameters, context, feedback)
+
+
+class InpaintRasterAlgorithm(_RasterAlgorithm):
+    MASK = "MASK"
+
+    def name(self) -> str:
+        return "inpaint_raster"
+
+    def displayName(self) -> str:  # noqa: N802
+        return "Fill nodata holes (inpaint)"
+
+    def shortHelpString(self) -> str:  # noqa: N802
+        return ("Fills the holes of a raster (its nodata / alpha pixels, or the non-zero pixels of a mask raster of the "
+                "same size) with a geocolor inpainting model (default: the shipped one). Only hole pixels change; the "
+                "output keeps the bands, data type, nodata value, CRS and transform. Holes wider than a quarter of "
+                "the model's tile (a missing frame, a broad collar) are left as they are.")
+
+    def initAlgorithm(self, config: Any = None) -> None:  # noqa: N802
+        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "Raster with holes"))
+        self.addParameter(QgsProcessingParameterRasterLayer(self.MASK, "Mask raster (non-zero = fill; empty: the input's nodata)",
+                                                            optional=True))
+        self._add_model_and_device("Inpainting model file (empty: shipped default)")
+        self._add_python_parameter()
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Filled raster"))
+
+    def processAlgorithm(self, parameters: dict[str, Any], context: QgsProcessingContext,  # noqa: N802
+                         feedback: QgsProcessingFeedback) -> dict[str, Any]:
+        def make(src: str, dst: str, model: str | None, device: str, temporaries: list[str]) -> InpaintParams:
+            mask = self._input_file(parameters, self.MASK, context, temporaries)
+            return InpaintParams(src, dst, mask, model, device, overwrite=True)
+
+        return self._run_raster(run_inpaint, make, parameters, context, feedback)
 
 
 class HarvestWmtsAlgorithm(_GeocolorAlgorithm):

@@ -1,11 +1,11 @@
-"""The "Colorize layer" dialog, built in code: output path, model, device and the engine's Python."""
+"""The "Colorize layer" dialog, built in code: output path, model, device, fill nodata, style and the engine's Python."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from qgis.gui import QgsFileWidget
-from qgis.PyQt.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QWidget
+from qgis.PyQt.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QWidget
 
 from . import settings
 from .engine import ColorizeParams
@@ -37,6 +37,11 @@ class ColorizeDialog(QDialog):
         self.device.addItems(settings.DEVICES)
         self.device.setCurrentText(settings.get("device", "auto"))
         form.addRow("Device", self.device)
+        self.fill_nodata = QCheckBox("Fill nodata holes first (inpaint)")
+        form.addRow("", self.fill_nodata)
+        self.style = self._file_widget(QgsFileWidget.GetFile, "GeoTIFF (*.tif *.tiff);;All files (*)", "")
+        self.style.lineEdit().setPlaceholderText("none (a colour reference raster, or type a style name)")
+        form.addRow("Style", self.style)
         self.python = self._file_widget(QgsFileWidget.GetFile, "", settings.get("python"))
         self.python.lineEdit().setPlaceholderText("auto-detect (in QGIS, .venv of the repository, geocolor on PATH)")
         form.addRow("geocolor Python", self.python)
@@ -60,5 +65,6 @@ class ColorizeDialog(QDialog):
         settings.put("device", device)
         settings.put("python", python)
         dst = self.output.filePath().strip()
-        params = ColorizeParams(self._src, dst, model or None, device, overwrite=True)
+        params = ColorizeParams(self._src, dst, model or None, device, overwrite=True, fill_nodata=self.fill_nodata.isChecked(),
+                                style=self.style.filePath().strip() or None)
         return DialogChoice(params, python)

@@ -5,7 +5,8 @@ QGIS's Python rarely has torch, so the engine runs either **in-process** (``impo
 running ``python -m geocolor.qgis_runner`` (see that module for the line protocol). ``find_engine``
 picks one: a configured Python (plugin settings or ``$GEOCOLOR_PYTHON``) first, then in-process, then
 a ``.venv`` next to the plugin's repository, then the Python behind a ``geocolor`` command on PATH.
-``run_colorize`` runs a :class:`ColorizeParams` with progress and cancel callbacks either way.
+``run_colorize`` runs a :class:`ColorizeParams` (``run_inpaint`` an :class:`InpaintParams`) with progress and
+cancel callbacks either way.
 """
 
 from __future__ import annotations
@@ -50,10 +51,47 @@ class ColorizeParams:
     model: str | None = None
     device: str = "auto"
     overwrite: bool = False
+    fill_nodata: bool = False  # inpaint the input's nodata holes first
+    inpaint_model: str | None = None  # for fill_nodata; None: the shipped inpainting model
+    style: str | None = None  # a colour reference raster or a named style of the model
 
     def runner_args(self) -> list[str]:
         """The ``geocolor.qgis_runner colorize`` arguments for these parameters."""
         args = ["colorize", os.path.abspath(self.src), os.path.abspath(self.dst), "--device", self.device]
+        if self.model:
+            args += ["--model", os.path.abspath(self.model)]
+        if self.overwrite:
+            args.append("--overwrite")
+        if self.fill_nodata:
+            args.append("--fill-nodata")
+        if self.inpaint_model:
+            args += ["--inpaint-model", os.path.abspath(self.inpaint_model)]
+        if self.style:
+            args += ["--style", _style_arg(self.style)]
+        return args
+
+
+def _style_arg(style: str) -> str:
+    """A style that names an existing file is passed as an absolute path (the runner's cwd differs); a name as is."""
+    return os.path.abspath(style) if os.path.exists(style) else style
+
+
+@dataclass(frozen=True)
+class InpaintParams:
+    """One inpaint run: fill ``src``'s nodata holes (or ``mask``'s non-zero pixels) into ``dst``."""
+
+    src: str
+    dst: str
+    mask: str | None = None
+    model: str | None = None
+    device: str = "auto"
+    overwrite: bool = False
+
+    def runner_args(self) -> list[str]:
+        """The ``geocolor.qgis_runner inpaint`` arguments for these parameters."""
+        args = ["inpaint", os.path.abspath(self.src), os.path.abspath(self.dst), "--device", self.device]
+        if self.mask:
+            args += ["--mask", os.path.abspath(self.mask)]
         if self.model:
             args += ["--model", os.path.abspath(self.model)]
         if self.overwrite:
@@ -254,18 +292,38 @@ def run_colorize(engine: Engine, params: ColorizeParams, progress: Progress | No
     """Colorize with ``engine``; return the output path. Raise EngineError / EngineCancelled."""
     if engine.mode == SUBPROCESS:
         return run_runner(str(engine.python), params.runner_args(), progress, is_cancelled)
-    from geocolor.errors import GeocolorError
     from geocolor.mosaic import colorize
+
+    return _inprocess(lambda: colorize(
+        params.src, params.dst, model=params.model, device=params.device, overwrite=params.overwrite,
+        fill_nodata=params.fill_nodata, inpaint_model=params.inpaint_model, style=params.style or None,
+        show_progress=False, progress=progress, is_cancelled=is_cancelled))
+
+
+def _inprocess(call: Callable[[], object]) -> str:
+    """The path of ``call()``'s result (a library run in this Python); its errors as EngineError / EngineCancelled."""
+    from geocolor.errors import GeocolorError
     from geocolor.mosaic.engine import Cancelled
 
     try:
-        result = colorize(params.src, params.dst, model=params.model, device=params.device, overwrite=params.overwrite,
-                          show_progress=False, progress=progress, is_cancelled=is_cancelled)
+        result = call()
     except Cancelled:
         raise EngineCancelled("cancelled") from None
     except GeocolorError as e:
         raise EngineError(" ".join(str(e).split())) from None
-    return str(result.path)
+    return str(result.path)  # type: ignore[attr-defined]
+
+
+def run_inpaint(engine: Engine, params: InpaintParams, progress: Progress | None = None,
+                is_cancelled: IsCancelled | None = None) -> str:
+    """Inpaint with ``engine``; return the output path. Raise EngineError / EngineCancelled."""
+    if engine.mode == SUBPROCESS:
+        return run_runner(str(engine.python), params.runner_args(), progress, is_cancelled)
+    from geocolor.inpaint import inpaint
+
+    return _inprocess(lambda: inpaint(params.src, params.dst, mask=params.mask, model=params.model, device=params.device,
+                                      overwrite=params.overwrite, show_progress=False, progress=progress,
+                                      is_cancelled=is_cancelled))
 
 
 def default_output(src: str, exists: Callable[[str], bool] = os.path.exists) -> str:

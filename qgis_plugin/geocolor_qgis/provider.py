@@ -1,4 +1,4 @@
-"""The Processing provider "geocolor": "Colorize raster" and "Harvest WMTS tiles" (Modeler and batch mode)."""
+"""The Processing provider "geocolor": "Colorize raster", "Fill nodata holes (inpaint)" and "Harvest WMTS tiles" (Modeler and batch mode)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
-from .algorithms import ColorizeRasterAlgorithm, HarvestWmtsAlgorithm
+from .algorithms import ColorizeRasterAlgorithm, HarvestWmtsAlgorithm, InpaintRasterAlgorithm
 
 
 class GeocolorProvider(QgsProcessingProvider):
@@ -22,4 +22,5 @@ class GeocolorProvider(QgsProcessingProvider):
 
     def loadAlgorithms(self) -> None:  # noqa: N802  (QGIS's name)
         self.addAlgorithm(ColorizeRasterAlgorithm())
+        self.addAlgorithm(InpaintRasterAlgorithm())
         self.addAlgorithm(HarvestWmtsAlgorithm())

@@ -12,24 +12,16 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-CONFIG = json.loads(sys.argv[1])
-TMP = Path(CONFIG["tmp"])
-sys.path[:0] = [CONFIG["plugins"], "/usr/share/qgis/python/plugins"]
-
-from qgis.core import Qgis, QgsApplication, QgsProject, QgsRasterLayer  # noqa: E402
-from qgis.gui import QgsMapCanvas, QgsMessageBar  # noqa: E402
-from qgis.PyQt.QtCore import QSettings, QSize  # noqa: E402
-from qgis.PyQt.QtGui import QImage  # noqa: E402
-from qgis.PyQt.QtWidgets import QMainWindow, QMenu  # noqa: E402
-
-APP = QgsApplication([], True, str(TMP / "profile"))
-APP.setPrefixPath("/usr", True)
-APP.initQgis()
+from qgis.core import Qgis, QgsApplication, QgsProject, QgsRasterLayer
+from qgis.gui import QgsMapCanvas, QgsMessageBar
+from qgis.PyQt.QtCore import QSettings, QSize
+from qgis.PyQt.QtGui import QImage
+from qgis.PyQt.QtWidgets import QMainWindow, QMenu
+from qgis_app import APP, CONFIG, TMP  # the config, sys.path and a started QgsApplication
 
 
 class RecordingMessageBar(QgsMessageBar):

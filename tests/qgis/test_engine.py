@@ -22,10 +22,12 @@ from geocolor_qgis.engine import (
     EngineCancelled,
     EngineError,
     HarvestParams,
+    InpaintParams,
     default_output,
     find_engine,
     parse_line,
     run_colorize,
+    run_inpaint,
 )
 
 SAMPLE = Path(__file__).resolve().parents[2] / "geocolor" / "data" / "sample_gray_uint16.tif"
@@ -89,6 +91,21 @@ def test_params_become_runner_arguments():
     assert h.runner_args()[-2:] == ["--tms", "WebMercatorQuad"]
 
 
+def test_inpaint_fill_nodata_and_style_params_become_runner_arguments(tmp_path):
+    args = InpaintParams("/d/in.tif", "/d/out.tif", "/d/mask.tif", "/m/i.pt", "cpu", overwrite=True).runner_args()
+    assert args == ["inpaint", "/d/in.tif", "/d/out.tif", "--device", "cpu", "--mask", "/d/mask.tif", "--model", "/m/i.pt",
+                    "--overwrite"]
+    assert InpaintParams("in.tif", "out.tif").runner_args() == ["inpaint", os.path.abspath("in.tif"),
+                                                                os.path.abspath("out.tif"), "--device", "auto"]
+    c = ColorizeParams("/d/in.tif", "/d/out.tif", fill_nodata=True, inpaint_model="/m/i.pt", style="summer").runner_args()
+    assert c[-5:] == ["--fill-nodata", "--inpaint-model", "/m/i.pt", "--style", "summer"]  # a name stays a name
+    ref = tmp_path / "ref.tif"
+    ref.touch()
+    relative = os.path.relpath(ref)
+    assert ColorizeParams("a.tif", "b.tif", style=relative).runner_args()[-2:] == ["--style", str(ref)]  # a file: absolute
+    assert "--fill-nodata" not in ColorizeParams("a.tif", "b.tif").runner_args()
+
+
 def test_default_output_never_takes_an_existing_file(tmp_path):
     src = str(tmp_path / "photo.tif")
     assert default_output(src) == str(tmp_path / "photo_color.tif")
@@ -142,3 +159,23 @@ def test_a_python_without_geocolor_gets_the_setup_hint(tmp_path):
     with pytest.raises(EngineError) as info:
         run_colorize(Engine(SUBPROCESS, other), ColorizeParams(str(SAMPLE), str(tmp_path / "o.tif")))
     assert "has no geocolor installed" in str(info.value) and "GEOCOLOR_PYTHON" in str(info.value)
+
+
+@pytest.mark.parametrize("mode", [SUBPROCESS, INPROCESS])
+def test_run_inpaint_fills_the_hole_with_progress_in_both_modes(tmp_path, gray_with_hole, tiny_inpaint_model, mode,
+                                                                one_torch_thread, monkeypatch):
+    from tests.qgis.conftest import HOLE
+
+    monkeypatch.setenv("PYTHONPATH", str(SAMPLE.parents[2]))  # the subprocess runs this checkout's geocolor
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+
+    run_engine = Engine(mode, sys.executable if mode == SUBPROCESS else None)
+    seen: list[float] = []
+    out = run_inpaint(run_engine, InpaintParams(str(gray_with_hole), str(tmp_path / "f.tif"), None, str(tiny_inpaint_model),
+                                                "cpu"), seen.append)
+    assert Path(out) == tmp_path / "f.tif" and seen and seen[-1] == 1.0 and seen == sorted(seen)
+    with rasterio.open(gray_with_hole) as src, rasterio.open(out) as dst:
+        assert (src.dataset_mask()[HOLE] == 0).all() and (dst.dataset_mask() > 0).all()
+        assert dst.crs == src.crs and dst.transform == src.transform
+    with pytest.raises(EngineError, match="f.tif"):  # exists, no overwrite: the engine's one-line message
+        run_inpaint(run_engine, InpaintParams(str(gray_with_hole), str(tmp_path / "f.tif"), None, str(tiny_inpaint_model)))

@@ -109,7 +109,7 @@ def test_plugin_from_the_zip_loads_through_qgis_loader_with_action_menu_and_algo
     assert qgis_run["available"] and qgis_run["min_version"] == "3.22" and qgis_run["started"]
     assert qgis_run["toolbar_actions"] == 1
     assert qgis_run["menu_actions"] == ["Colorize layer"]
-    assert qgis_run["algorithms"] == ["geocolor:colorize_raster", "geocolor:harvest_wmts"]
+    assert qgis_run["algorithms"] == ["geocolor:colorize_raster", "geocolor:harvest_wmts", "geocolor:inpaint_raster"]
 
 
 def test_colorize_action_adds_a_colour_layer_in_the_same_place_above_the_input(qgis_run):
