@@ -146,6 +146,20 @@ def test_inpaint_cancel_stops_before_writing(tmp_path, gray_with_hole, tiny_inpa
     assert len(calls) == 1 and os.listdir(tmp_path) == []
 
 
+def test_inpaint_sigterm_flag_prints_cancelled_and_leaves_nothing(tmp_path, gray_with_hole, tiny_inpaint_model):
+    from geocolor.qgis_runner import TERMINATED
+
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = io.StringIO()
+    TERMINATED.set = True  # what the SIGTERM handler does
+    try:
+        code = main(["inpaint", str(gray_with_hole), str(out_dir / "f.tif"), "--model", str(tiny_inpaint_model), "--device", "cpu"], out)
+    finally:
+        TERMINATED.set = False
+    assert code == 130 and out.getvalue().splitlines()[-1] == "CANCELLED" and os.listdir(out_dir) == []
+
+
 def test_colorize_fill_nodata_and_style_options(tmp_path, gray_with_hole, tiny_model, tiny_inpaint_model, one_torch_thread):
     from tests.qgis.conftest import HOLE
 
