@@ -16,12 +16,15 @@ from geocolor.commands.options import device_option, overwrite_option, show_prog
 @click.option("--tile", type=int, default=None, help="Window size in pixels (default: the model's).")
 @click.option("--max-hole", type=click.FloatRange(0.01, 0.44), default=0.25, show_default=True,
               help="Widest hole filled, as a fraction of the tile; wider holes are left as they are and reported. Thin scratches of any length are filled.")
+@click.option("--thin", type=click.FloatRange(0, 16), default=3.0, show_default=True,
+              help="Holes whose every pixel lies within this many px of a known one (scratches, dust) are filled by "
+                   "biharmonic interpolation, which beats the network there; 0: the network fills everything.")
 @device_option
 @overwrite_option
 @click.option("--cog/--no-cog", default=True, show_default=True, help="Write a Cloud Optimized GeoTIFF with overviews.")
 @click.pass_context
 def command(ctx: click.Context, src: str, dst: str, mask: str | None, model: str | None, tile: int | None, max_hole: float,
-            device: str, overwrite: bool, cog: bool) -> None:
+            thin: float, device: str, overwrite: bool, cog: bool) -> None:
     """Fill the holes of IN into OUT: IN's nodata pixels, or where --mask is non-zero.
 
     Only hole pixels change; OUT keeps IN's bands, data type, nodata, CRS and transform. Holes wider
@@ -29,7 +32,7 @@ def command(ctx: click.Context, src: str, dst: str, mask: str | None, model: str
     """
     from geocolor.inpaint.engine import InpaintOptions, inpaint
 
-    opts = InpaintOptions(tile=tile, max_hole=max_hole, device=device, overwrite=overwrite, cog=cog, show_progress=show_progress(ctx))
+    opts = InpaintOptions(tile=tile, max_hole=max_hole, thin=thin, device=device, overwrite=overwrite, cog=cog, show_progress=show_progress(ctx))
     result = inpaint(src, dst, mask=mask, model=model, options=opts)
     if show_progress(ctx) or result.unfilled_pixels:
         click.echo(result.summary(), err=True)

@@ -47,6 +47,7 @@ class InpaintOptions:
     model: PathLike | None = None  # None: the shipped geocolor/weights/inpaint.pt
     tile: int | None = None
     max_hole: float = 0.25  # widest hole filled, as a fraction of the tile
+    thin: float = 3.0  # holes whose every pixel is within this many px of a known one: biharmonic fill (0: all by the network)
     device: str = "auto"
     overwrite: bool = False
     cog: bool = True
@@ -275,8 +276,11 @@ def _run(source: _Source, out: Any, layout: Layout, inpainter: Any, opts: Inpain
             fill = np.zeros_like(hole)
             if hole[cr, cc].any():
                 fill = fillable(hole, layout.margin / 2)
-                if fill[cr, cc].any():
-                    data = _fill_window(source, data, unknown, fill, layout.tile, inpainter)
+                thin = fillable(hole, opts.thin) if opts.thin > 0 else np.zeros_like(hole)
+                if (fill & ~thin)[cr, cc].any():
+                    data = _fill_window(source, data, unknown, fill & ~thin, layout.tile, inpainter)
+                if thin[cr, cc].any():
+                    data = _fill_thin(source, data, thin)
                 left = hole & ~fill
                 if left[cr, cc].any():
                     rows, cols = np.nonzero(left[cr, cc])
@@ -314,6 +318,19 @@ def _fill_window(source: _Source, data: np.ndarray, unknown: np.ndarray, fill: n
         out[b - 1][fill] = values[i][fill]
     if source.alpha is not None:
         out[source.alpha - 1][fill] = np.iinfo(data.dtype).max if data.dtype.kind in "ui" else 1
+    return out
+
+
+def _fill_thin(source: _Source, data: np.ndarray, thin: np.ndarray) -> np.ndarray:
+    """Fill the window's thin holes (scratches, dust) by biharmonic interpolation, in a copy of ``data``."""
+    from geocolor.inpaint.classical import biharmonic_fill
+
+    values = source.from01(biharmonic_fill(source.to01(data), thin), data.dtype)
+    out = data.copy()
+    for i, b in enumerate(source.bands):
+        out[b - 1][thin] = values[i][thin]
+    if source.alpha is not None:
+        out[source.alpha - 1][thin] = np.iinfo(data.dtype).max if data.dtype.kind in "ui" else 1
     return out
 
 

@@ -78,6 +78,23 @@ def network_filler(net: Any, device: Any = "cpu", batch: int = 8) -> Filler:
     return fill
 
 
+def thin_split_filler(network: Filler, thin: float = 3.0) -> Filler:
+    """What ``geocolor inpaint`` does: thin holes (every pixel within ``thin`` px of a known one) by
+    biharmonic interpolation, the rest by ``network``."""
+    from geocolor.inpaint.classical import biharmonic_fill
+    from geocolor.inpaint.engine import fillable
+
+    def fill(images: np.ndarray, holes: np.ndarray) -> np.ndarray:
+        thin_holes = np.stack([fillable(h, thin) for h in holes])
+        out = network(images, holes & ~thin_holes)
+        for i, t in enumerate(thin_holes):
+            if t.any():
+                out[i] = np.moveaxis(biharmonic_fill(np.moveaxis(out[i], -1, 0), t), 0, -1)
+        return out
+
+    return fill
+
+
 def score(fill: Filler, images: np.ndarray, holes: np.ndarray) -> tuple[dict[str, float], np.ndarray, float]:
     """(mean +- std of the metrics, the filled images, seconds) for one filler on (N, H, W, C) images."""
     started = time.perf_counter()
@@ -99,14 +116,20 @@ def chips_to_images(chips: list[np.ndarray], channels: int) -> np.ndarray:
 
 
 def evaluate_models(models: dict[str, PathLike], images: np.ndarray, mask_sets: dict[str, np.ndarray],
-                    device: str = "cpu") -> dict[str, Any]:
-    """Score each model file and the biharmonic baseline on every mask set; same images, same holes."""
+                    device: str = "cpu", engine_split: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Score each model file and the biharmonic baseline on every mask set; same images, same holes.
+
+    Models named in ``engine_split`` are also scored as ``geocolor inpaint`` runs them (thin holes
+    biharmonic, the rest by the network), under ``"<name> + thin biharmonic"``.
+    """
     from geocolor.inpaint.model import load_inpainter
 
     fillers: dict[str, Filler] = {"biharmonic": biharmonic}
     for name, path in models.items():
         inp = load_inpainter(path, device)
         fillers[name] = network_filler(inp.net, inp.device)
+        if name in engine_split:
+            fillers[f"{name} + thin biharmonic"] = thin_split_filler(fillers[name])
     results: dict[str, Any] = {"n_images": int(len(images)), "size": list(images.shape[1:3]), "mask_sets": {}}
     for set_name, holes in mask_sets.items():
         entry: dict[str, Any] = {"hole_fraction": float(holes.mean())}

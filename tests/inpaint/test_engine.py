@@ -194,3 +194,37 @@ def test_colour_model_fills_all_three_bands_of_an_rgb_raster(tmp_path):
     assert result.filled_pixels == hole.sum() and prof["count"] == 3 and prof["crs"] == crs
     np.testing.assert_array_equal(after[:, ~hole], before[:, ~hole])
     assert all((after[b][hole] != before[b][hole]).mean() > 0.5 for b in range(3))
+
+
+def test_thin_damage_is_filled_by_biharmonic_and_wide_holes_by_the_network(gray_uint8_twd97, tiny_inpaint_model, tmp_path):
+    """Scratches go to the classical fill (smooth, close to the truth); the wider blotch is the network's either way."""
+    with rasterio.open(gray_uint8_twd97) as ds:
+        mask = np.zeros((1, ds.height, ds.width), np.uint8)
+        crs, transform = ds.crs.to_string(), ds.transform
+    mask[0, 200:202, 50:400] = 1  # a 2 px scratch
+    mask[0, 300:316, 500:516] = 1  # a 16 px blotch: deeper than --thin
+    mask_path = write_tif(tmp_path / "damage.tif", mask, crs, transform)
+    runs = {}
+    for thin in (0.0, 3.0):
+        out = tmp_path / f"thin{thin:g}.tif"
+        inpaint(gray_uint8_twd97, out, mask=mask_path, model=tiny_inpaint_model, device="cpu", thin=thin, show_progress=False)
+        runs[thin] = read(out)[0][0].astype(float)
+    truth = read(gray_uint8_twd97)[0][0].astype(float)
+    scratch = np.zeros_like(truth, bool)
+    scratch[200:202, 50:400] = True
+    err = {t: np.abs(img - truth)[scratch].mean() for t, img in runs.items()}
+    assert err[3.0] < 10 and err[3.0] < 0.5 * err[0.0], err
+    np.testing.assert_array_equal(runs[3.0][300:316, 500:516], runs[0.0][300:316, 500:516])
+
+
+def test_biharmonic_fill_keeps_known_pixels_and_is_exact_on_a_plane():
+    from geocolor.inpaint.classical import biharmonic_fill
+
+    yy, xx = np.mgrid[0:40, 0:50] / 60.0
+    bands = np.stack([0.2 + 0.5 * xx + 0.2 * yy, 0.9 - 0.4 * yy]).astype(np.float32)
+    hole = np.zeros((40, 50), bool)
+    hole[10:12, 5:45] = True
+    hole[30, 20] = True
+    out = biharmonic_fill(bands, hole)
+    np.testing.assert_array_equal(out[:, ~hole], bands[:, ~hole])
+    np.testing.assert_allclose(out[:, hole], bands[:, hole], atol=1e-3)
