@@ -23,6 +23,16 @@ def shared(rel: str) -> Path:
     return path
 
 
+def peak_rss_mb(script: str, *args: object) -> float:
+    """Run ``script`` (which prints its ``ru_maxrss`` in KiB last) in a fresh Python; its peak RSS in MB."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-c", script, *map(str, args)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return int(r.stdout.split()[-1]) / 1024
+
+
 def write_tif(path: Path, data: np.ndarray, crs: str | None, transform, nodata=None, **extra) -> Path:
     import rasterio
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import rasterio
 from rasterio.windows import Window
+
+from tests.conftest import peak_rss_mb
 
 SCRIPT = """
 import resource, sys, torch
@@ -33,17 +32,11 @@ def make_raster(path, size: int) -> None:
                 d.write(block, window=Window(x, y, 1024, 1024))
 
 
-def peak_rss_mb(src, dst, model) -> float:
-    r = subprocess.run([sys.executable, "-c", SCRIPT, str(src), str(dst), str(model)], capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr
-    return int(r.stdout.split()[-1]) / 1024
-
-
 @pytest.mark.slow
 def test_peak_memory_does_not_grow_with_raster_size(tmp_path, tiny_inpaint_model):
     small, big = tmp_path / "small.tif", tmp_path / "big.tif"
     make_raster(small, 2048)
     make_raster(big, 6144)  # 9x the pixels (36 MB of uint8): a whole-raster array would show
-    rss_small = peak_rss_mb(small, tmp_path / "o1.tif", tiny_inpaint_model)
-    rss_big = peak_rss_mb(big, tmp_path / "o2.tif", tiny_inpaint_model)
+    rss_small = peak_rss_mb(SCRIPT, small, tmp_path / "o1.tif", tiny_inpaint_model)
+    rss_big = peak_rss_mb(SCRIPT, big, tmp_path / "o2.tif", tiny_inpaint_model)
     assert rss_big - rss_small < 25, (rss_small, rss_big)

@@ -5,13 +5,12 @@ Both runs use the same column-band width, which is what bounds the working set.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import rasterio
 from rasterio.windows import Window
+
+from tests.conftest import peak_rss_mb
 
 SCRIPT = """
 import resource, sys
@@ -31,18 +30,12 @@ def make_raster(path, size: int) -> None:
                 d.write(block, window=Window(x, y, 1024, 1024))
 
 
-def peak_rss_mb(src, dst, model) -> float:
-    r = subprocess.run([sys.executable, "-c", SCRIPT, str(src), str(dst), str(model)], capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr
-    return int(r.stdout.split()[-1]) / 1024
-
-
 @pytest.mark.slow
 def test_peak_memory_independent_of_raster_size(tiny_model, tmp_path):
     rss = {}
     for size in (2048, 8192):
         make_raster(tmp_path / f"in{size}.tif", size)
-        rss[size] = peak_rss_mb(tmp_path / f"in{size}.tif", tmp_path / f"out{size}.tif", tiny_model)
+        rss[size] = peak_rss_mb(SCRIPT, tmp_path / f"in{size}.tif", tmp_path / f"out{size}.tif", tiny_model)
     # 16x the pixels: holding the 8-bit output alone in memory would add 190 MB, a float
     # accumulator for the whole raster 770 MB; GDAL's block cache is capped at 64 MB.
     assert rss[8192] - rss[2048] < 64, rss
