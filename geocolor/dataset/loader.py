@@ -26,6 +26,13 @@ from geocolor.errors import InputError
 from geocolor.types import PathLike
 
 
+def turn_and_flip(rng: np.random.Generator, *images: np.ndarray) -> list[np.ndarray]:
+    """The same random 90-degree turn and (half the time) left-right flip applied to each image (H, W, ...)."""
+    turns, flip = int(rng.integers(4)), bool(rng.random() < 0.5)
+    out = [np.rot90(im, turns) for im in images]
+    return [im[:, ::-1] for im in out] if flip else out
+
+
 @dataclass
 class Chip:
     """One training pair: the gray input, the colour target, and where it lies."""
@@ -91,10 +98,7 @@ class PairedChips(Sequence[Chip]):
             chip = self[int(k)]
             gray, color = chip.gray, chip.color
             if augment:
-                turns, flip = int(self.rng.integers(4)), bool(self.rng.random() < 0.5)
-                gray, color = np.rot90(gray, turns), np.rot90(color, turns)
-                if flip:
-                    gray, color = gray[:, ::-1], color[:, ::-1]
+                gray, color = turn_and_flip(self.rng, gray, color)
             grays.append(gray)
             colors.append(color)
         return np.stack(grays), np.stack(colors)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from geocolor.dataset.loader import turn_and_flip
 from geocolor.errors import ConfigError, InputError
 from geocolor.train.config import DataConfig, SourceConfig
 
@@ -193,9 +194,7 @@ class ChipData:
                 if (chip.max(axis=-1) == 0).mean() < 0.05:
                     break
             if self.cfg.augment:
-                chip = np.rot90(chip, int(self.rng.integers(4)))
-                if self.rng.random() < 0.5:
-                    chip = chip[:, ::-1]
+                (chip,) = turn_and_flip(self.rng, chip)
             out[i] = chip
         return out
 
