@@ -72,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     col.add_argument("--fill-nodata", action="store_true", help="inpaint SRC's nodata holes first (see geocolor inpaint)")
     col.add_argument("--inpaint-model", default=None, help="inpainting model for --fill-nodata (default: the shipped one)")
     col.add_argument("--style", default=None, help="a colour reference raster or a named style of the model")
+    col.add_argument("--dodge", type=float, default=0.0, help="even out slow exposure changes over this radius in pixels (0: off)")
     inp = sub.add_parser("inpaint", help="fill SRC's nodata holes (or MASK's non-zero pixels) into DST (see geocolor inpaint)")
     inp.add_argument("src")
     inp.add_argument("dst")
@@ -104,7 +105,7 @@ def _colorize(args: argparse.Namespace, out: TextIO) -> str:
 
     result = colorize(args.src, args.dst, model=args.model, device=args.device, overwrite=args.overwrite,
                       fill_nodata=args.fill_nodata, inpaint_model=args.inpaint_model, style=args.style or None,
-                      show_progress=False, progress=line_progress(out), is_cancelled=TERMINATED)
+                      dodge=args.dodge, show_progress=False, progress=line_progress(out), is_cancelled=TERMINATED)
     return f"DONE {result.path}"
 
 

@@ -17,7 +17,8 @@ frames). Scenarios:
 Each sheet is colorized independently (``colorize_many``) without a style, with ``--style auto``,
 and with ``--style REF`` (as ``colorize_many`` does: each sheet's palette measured where the sheets
 overlap, ``geocolor.style.overlap``), where REF is a modern colour orthophoto of the area (NAIP 2020, the training
-part, cols 0-638). Consistency = mean CIEDE2000 between the two outputs over the overlap strip
+part, cols 0-638); each style with and without tone matching (``--no-tone-match``), and the last rows also
+with ``--dodge 40`` (a tenth of the sheet's long side; ``geocolor.style.dodge``). Consistency = mean CIEDE2000 between the two outputs over the overlap strip
 (same ground, so ideally 0, less whatever really differs between the years: the true colours' figure
 is given as a floor). Palette distance = 2-Wasserstein distance between the a*b* Gaussians of an
 output and of the reference (``geocolor.style.palette.palette_distance``).
@@ -41,7 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from geocolor.color import lightness_to_gray, rgb_to_lab  # noqa: E402
-from geocolor.metrics.pixel import delta_e2000, pixel_metrics, summarize  # noqa: E402
+from geocolor.metrics.pixel import delta_e2000, pixel_metrics, psnr, summarize  # noqa: E402
 from geocolor.models import DEFAULT_MODEL, load  # noqa: E402
 from geocolor.mosaic.batch import colorize_many  # noqa: E402
 from geocolor.style.palette import ab_moments, apply_transform, matching_transform, palette_distance  # noqa: E402
@@ -50,6 +51,9 @@ from geocolor.style.reference import read_reference  # noqa: E402
 NAIP = REPO.parent / "shared" / "data" / "naip"
 COLS = (654, 934)  # the held-out right 30 %
 ROWS_A, ROWS_B = (0, 400), (160, 560)  # 60 % overlap, as consecutive aerial frames
+DODGE = 40  # --dodge radius for the 280 x 400 sheets: a tenth of the long side
+RUNS = [("none", False, 0), ("auto", False, 0), ("auto", True, 0), ("ref", False, 0), ("ref", True, 0),
+        ("none", False, DODGE), ("auto", True, DODGE), ("ref", True, DODGE)]  # (style, tone matching, dodge radius)
 SCENARIOS = {"exposure_2016": ("20160816", "20160816", "exposure"), "film_2016": ("20160816", "20160816", "film"),
              "years_2010_2017": ("20100629", "20170827", None)}
 
@@ -130,17 +134,21 @@ def sheets_experiment(models: dict[str, Path], work: Path) -> dict:
         truth_b = write_sheet(date_b, ROWS_B, sheet_b, effect)
         rows: dict = {"truth_overlap_delta_e": overlap_delta_e(truth_a, truth_b)}
         for model_name, model in models.items():
-            for style in (None, "auto", str(ref_path)):
-                label = f"{model_name} / {'no style' if style is None else 'auto' if style == 'auto' else 'ref'}"
-                folder = work / f"{name}_{model_name}_{style is None and 'none' or Path(style).stem}"
+            for kind, tone, dodge in RUNS:
+                style = {"none": None, "auto": "auto", "ref": str(ref_path)}[kind]
+                label = f"{model_name} / {'no style' if style is None else kind}" + (" + tone" if tone else "") + (
+                    f" + dodge {dodge}" if dodge else "")
+                folder = work / f"{name}_{model_name}_{kind}_{tone}_{dodge}"
                 t0 = time.perf_counter()
-                colorize_many([sheet_a, sheet_b], folder, model=model, style=style, device="cpu", show_progress=False)
+                colorize_many([sheet_a, sheet_b], folder, model=model, style=style, style_tone=tone, dodge=dodge,
+                              device="cpu", show_progress=False)
                 a, b = read_rgb(folder / sheet_a.name), read_rgb(folder / sheet_b.name)
                 full, colour = overlap_delta_e(a, b)
                 rows[label] = {
                     "overlap_delta_e": full,
                     "overlap_delta_e_same_lightness": colour,
                     "palette_distance_to_reference": [palette_distance(palette_of(x), ref_palette) for x in (a, b)],
+                    "psnr_to_truth": [float(psnr(x, t)) for x, t in ((a, truth_a), (b, truth_b))],
                     "seconds": time.perf_counter() - t0,
                 }
                 print(name, label, rows[label], flush=True)
@@ -205,11 +213,14 @@ def markdown(report: dict) -> str:
     for name, rows in report["sheets"]["scenarios"].items():
         full, colour = rows["truth_overlap_delta_e"]
         lines += [f"### {name}", "", f"True colours of the two sheets' overlap differ by {full:.2f} CIEDE2000 ({colour:.2f} at equal L*).", "",
-                  "| model / style | overlap CIEDE2000 | at equal L* | palette distance to reference (A, B) |", "|---|---:|---:|---:|"]
+                  "| model / style | overlap CIEDE2000 | at equal L* | palette distance to reference (A, B) | PSNR to true colours (A, B) |",
+                  "|---|---:|---:|---:|---:|"]
         for label, r in rows.items():
             if isinstance(r, dict):
                 d = r["palette_distance_to_reference"]
-                lines.append(f"| {label} | {r['overlap_delta_e']:.2f} | {r['overlap_delta_e_same_lightness']:.2f} | {d[0]:.2f}, {d[1]:.2f} |")
+                p = r["psnr_to_truth"]
+                lines.append(f"| {label} | {r['overlap_delta_e']:.2f} | {r['overlap_delta_e_same_lightness']:.2f} | {d[0]:.2f}, {d[1]:.2f} "
+                             f"| {p[0]:.2f}, {p[1]:.2f} |")
         lines.append("")
     h = report.get("heldout")
     if h:

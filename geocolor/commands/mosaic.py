@@ -13,8 +13,13 @@ from geocolor.commands.options import device_option, model_option, overwrite_opt
               help="Colorize every path given (all are inputs) into DIR/<name>.tif.")
 @click.option("--style", default=None, metavar="REF.tif|NAME|auto",
               help="One palette for every tile and input: a colour reference raster, a named style of the model, "
-                   "or auto (several inputs: their pooled palette). Without --model: the shipped default model with "
-                   "palette matching.")
+                   "or auto (several inputs: their pooled palette). Without --model: the shipped stylecolor model.")
+@click.option("--tone-match/--no-tone-match", default=True, show_default=True,
+              help="With --style: let the model see every input at the style's tonal range (L* distribution) "
+                   "before colouring; the output keeps the input's own L*.")
+@click.option("--dodge", type=click.FloatRange(min=0), default=0, metavar="PX",
+              help="Even out slow exposure changes (vignetting, drift) over this radius in pixels before the model "
+                   "sees the input (about a tenth of a frame's side); the output keeps the input's L*. 0: off.")
 @model_option
 @click.option("--tile", type=int, default=None, help="Tile size in pixels (default: the model's).")
 @click.option("--overlap", type=click.IntRange(min=0), default=32, show_default=True, help="Overlap between tiles, blended smoothly.")
@@ -27,7 +32,8 @@ from geocolor.commands.options import device_option, model_option, overwrite_opt
 @click.option("--fill-nodata", is_flag=True, help="Fill IN's nodata holes (geocolor inpaint) before colorizing.")
 @click.option("--inpaint-model", type=click.Path(dir_okay=False), default=None, help="Inpainting model for --fill-nodata.")
 @click.pass_context
-def command(ctx: click.Context, paths: tuple[str, ...], out_dir: str | None, style: str | None, model: str | None,
+def command(ctx: click.Context, paths: tuple[str, ...], out_dir: str | None, style: str | None, tone_match: bool, dodge: float,
+            model: str | None,
             tile: int | None, overlap: int, batch: int, device: str, overwrite: bool, bands: tuple[int, ...] | None,
             cog: bool, compress: str, fill_nodata: bool, inpaint_model: str | None) -> None:
     """Colorize the gray raster IN into the colour GeoTIFF OUT (or several INs into --out-dir).
@@ -40,7 +46,7 @@ def command(ctx: click.Context, paths: tuple[str, ...], out_dir: str | None, sty
 
     opts = MosaicOptions(model=model, tile=tile, overlap=overlap, batch=batch, device=device, overwrite=overwrite,
                          bands=bands, cog=cog, compress=compress, show_progress=show_progress(ctx), style=style,
-                         fill_nodata=fill_nodata, inpaint_model=inpaint_model)
+                         style_tone=tone_match, dodge=dodge, fill_nodata=fill_nodata, inpaint_model=inpaint_model)
     if out_dir is not None:
         from geocolor.mosaic.batch import colorize_many
 

@@ -15,6 +15,12 @@ if TYPE_CHECKING:
     from geocolor.models.translator import Translator
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "weights" / "default.pt"
+STYLE_MODEL = DEFAULT_MODEL.with_name("stylecolor.pt")  # the shipped style-conditioned model: mosaic --style's default
+
+
+def default_model_for(style: object) -> Path:
+    """The shipped model a mosaic uses without ``--model``: the stylecolor model with a style, else the default."""
+    return STYLE_MODEL if style is not None and STYLE_MODEL.exists() else DEFAULT_MODEL
 
 
 def load(path: PathLike | None = None, device: str = "auto") -> Translator:
@@ -25,4 +31,4 @@ def load(path: PathLike | None = None, device: str = "auto") -> Translator:
     return build_translator(read_model_file(path or DEFAULT_MODEL), device=device)
 
 
-__all__ = ["DEFAULT_MODEL", "load"]
+__all__ = ["DEFAULT_MODEL", "STYLE_MODEL", "default_model_for", "load"]

@@ -84,10 +84,14 @@ class StyleUnetGenerator(nn.Module):
         self.embed = nn.Sequential(nn.Linear(style_dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, hidden), nn.ReLU(inplace=True))
         widths = [_out_channels(layer) for layer in unet.up[:-1]]
         self.film = nn.ModuleList(nn.Linear(hidden, 2 * c) for c in widths)
+        self.zero_film()
+        self.register_buffer("default_style", torch.zeros(style_dim))
+
+    def zero_film(self) -> None:
+        """No modulation: the generator is its plain U-Net, whatever the code (call after a weight init)."""
         for lin in self.film:
             nn.init.zeros_(lin.weight)
             nn.init.zeros_(lin.bias)
-        self.register_buffer("default_style", torch.zeros(style_dim))
 
     def forward(self, x: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
         if style is None:

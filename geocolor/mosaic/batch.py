@@ -34,7 +34,7 @@ def output_paths(srcs: list[PathLike], out_dir: PathLike) -> list[Path]:
 
 def colorize_many(srcs: list[PathLike], out_dir: PathLike, options: MosaicOptions | None = None, **overrides: Any) -> list[MosaicResult]:
     """Colorize each input into ``out_dir`` (created if missing) with one shared style (see module docstring)."""
-    from geocolor.models import load
+    from geocolor.models import default_model_for, load
 
     opts = replace(options or MosaicOptions(), **overrides)
     if not srcs:
@@ -43,7 +43,7 @@ def colorize_many(srcs: list[PathLike], out_dir: PathLike, options: MosaicOption
     outs = output_paths(srcs, out_dir)
     for src, out in zip(srcs, outs):  # refuse before any work is done
         writer.check_output(out, Path(src), opts.overwrite)
-    translator = load(opts.model, device=opts.device)
+    translator = load(opts.model or default_model_for(opts.style), device=opts.device)
     if opts.style is None:
         return [colorize(src, out, opts, translator=translator) for src, out in zip(srcs, outs)]
     target, shared = _shared_target(opts.style, translator, srcs, opts)
@@ -60,6 +60,7 @@ def _shared_target(style: Any, translator: Any, srcs: list[PathLike], opts: Mosa
 
     from geocolor.mosaic.reader import is_georeferenced, open_input, plan_input
     from geocolor.style.apply import AUTO, auto_target, resolve_style
+    from geocolor.style.dodge import read_exposure_field
     from geocolor.style.overlap import shared_boxes
 
     with ExitStack() as stack:
@@ -70,6 +71,7 @@ def _shared_target(style: Any, translator: Any, srcs: list[PathLike], opts: Mosa
             target = resolve_style(str(style), translator) if isinstance(style, (str, Path)) else style
             return target, shared
         inputs = [(ds, plan_input(ds, opts.bands, opts.percentiles)) for ds in sets]
-        target = auto_target(translator, inputs, opts.tile or translator.tile_size, shared)
+        dodges = [read_exposure_field(ds, plan, opts.dodge) if opts.dodge > 0 else None for ds, plan in inputs]
+        target = auto_target(translator, inputs, opts.tile or translator.tile_size, shared, tone=opts.style_tone, dodges=dodges)
     log.info("auto style: pooled palette of %d inputs, a*b* mean %.1f, %.1f", len(srcs), *target.moments.mean)
     return target, shared

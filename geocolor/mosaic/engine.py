@@ -55,6 +55,8 @@ class MosaicOptions:
     # a reference raster, a named style of the model, or a ``geocolor.style.apply.StyleTarget``
     # ("auto" needs several inputs: ``geocolor.mosaic.batch.colorize_many``)
     style: Any = None
+    style_tone: bool = True  # with a style: match each input's tone (L* distribution) to the target's before predicting
+    dodge: float = 0.0  # > 0: even out the input's slow exposure changes (vignetting) over this radius in pixels, for the network only
     fill_nodata: bool = False  # inpaint the input's nodata holes first (geocolor.inpaint), then colorize
     inpaint_model: PathLike | None = None  # None: the shipped inpainting model
 
@@ -107,9 +109,9 @@ def colorize(
             return colorize(filled, dst_path, replace(opts, fill_nodata=False), translator=translator, progress=progress,
                             is_cancelled=is_cancelled, source_name=f"{src_path.name} (nodata inpainted)")
     if translator is None:
-        from geocolor.models import load
+        from geocolor.models import default_model_for, load
 
-        translator = load(opts.model, device=opts.device)
+        translator = load(opts.model or default_model_for(opts.style), device=opts.device)
     import rasterio
 
     with rasterio.Env(GDAL_CACHEMAX=opts.gdal_cache_mb), open_input(str(src_path)) as ds:
@@ -117,17 +119,20 @@ def colorize(
         if not is_georeferenced(ds):
             log.warning("%s is not georeferenced (a plain image); %s will have pixel coordinates and no CRS", src_path.name, dst_path.name)
         grid = _grid(ds, translator, opts)
+        dodge = _exposure_field(ds, plan, opts.dodge)
         if opts.style is not None:
-            translator = _styled(translator, opts.style, ds, plan, grid.tile)
+            translator = _styled(translator, opts.style, ds, plan, grid.tile, opts.style_tone, dodge)
         raw, tmp = writer.temp_paths(dst_path)
         try:
             started = time.perf_counter()
             tags = {"GEOCOLOR_VERSION": __version__, "GEOCOLOR_MODEL": str(translator.metadata.get("name", "?")), "GEOCOLOR_SOURCE": source_name or src_path.name}
             if opts.style is not None:
                 tags["GEOCOLOR_STYLE"] = translator.description
+            if dodge is not None:
+                tags["GEOCOLOR_DODGE"] = f"network input dodged, radius {opts.dodge:g} px (output keeps the input's L*)"
             with writer.open_raw(raw, ds, tags) as out:
                 with_mask = not _all_valid(ds, plan)
-                _run(ds, out, plan, grid, translator, opts, with_mask, progress, is_cancelled)
+                _run(ds, out, plan, grid, translator, opts, with_mask, progress, is_cancelled, dodge)
             if progress:
                 progress(0.97)
             writer.finalize(raw, tmp, dst_path, opts.cog, opts.compress)
@@ -152,12 +157,27 @@ def _grid(ds: Any, translator: Any, opts: MosaicOptions) -> TileGrid:
     return TileGrid(ds.width, ds.height, tile, opts.overlap)
 
 
-def _styled(translator: Any, style: Any, ds: Any, plan: InputPlan, tile: int) -> Any:
-    """The translator with ``style`` applied (``geocolor.style.apply``)."""
+def _exposure_field(ds: Any, plan: InputPlan, radius: float) -> Any:
+    """The input's exposure field for ``--dodge`` (``geocolor.style.dodge``), or None when not dodging."""
+    if radius < 0:
+        raise InputError(f"--dodge {radius:g}: the radius must be 0 (off) or a number of pixels > 0")
+    if not radius:
+        return None
+    from geocolor.style.dodge import read_exposure_field
+
+    return read_exposure_field(ds, plan, radius)
+
+
+def _styled(translator: Any, style: Any, ds: Any, plan: InputPlan, tile: int, tone: bool = True, dodge: Any = None) -> Any:
+    """The translator with ``style`` applied (``geocolor.style.apply``); ``tone=False``: no tone matching."""
+    from dataclasses import replace as replace_field
+
     from geocolor.style.apply import resolve_style, styled_translator
 
     target = resolve_style(str(style), translator) if isinstance(style, (str, Path)) else style
-    return styled_translator(translator, target, ds, plan, tile)
+    if not tone:
+        target = replace_field(target, lightness=None)
+    return styled_translator(translator, target, ds, plan, tile, dodge)
 
 
 def _all_valid(ds: Any, plan: InputPlan) -> bool:
@@ -207,6 +227,7 @@ def _run(
     with_mask: bool,
     progress: ProgressCallback | None,
     is_cancelled: CancelCallback | None,
+    dodge: Any = None,
 ) -> None:
     from tqdm import tqdm
 
@@ -229,7 +250,8 @@ def _run(
                 pending = reader.submit(_read_strip, ds, plan, grid, *jobs[k + 1], with_mask)
             if is_cancelled and is_cancelled():
                 raise Cancelled("cancelled; no output was written")
-            preds = _predict_strip(strip.lightness, band, grid, translator, opts.batch)
+            seen = strip.lightness if dodge is None else dodge.apply(strip.lightness, band.c0 * grid.stride, row * grid.stride)
+            preds = _predict_strip(seen, band, grid, translator, opts.batch)
             if written is not None:
                 written.result()  # at most one strip in flight: bounded memory, errors surface here
             written = writer.submit(blender.add, strip, band, row, preds)

@@ -75,6 +75,7 @@ class ModelConfig:
     z_position: str = "input"  # bicyclegan: where z enters the U-Net: input, all (every down block) or middle (bottleneck)
     encoder: str = "resnet"  # bicyclegan: the latent encoder E, resnet (residual down blocks) or conv
     nef: int | None = None  # bicyclegan: the encoder's base width; None: same as ngf
+    init_from: str | None = None  # a geocolor model file whose generator weights start the run (warm start)
 
     @property
     def discriminator_norm(self) -> str:
@@ -281,12 +282,19 @@ def validate(cfg: TrainConfig) -> None:
     _validate_zoo(cfg)
 
 
+WARM_START_MODELS = ("pix2pix", "stylecolor", "inpaint")  # the models built by Pix2Pix.__init__
+
+
 def _validate_model(cfg: TrainConfig) -> None:
     """The model name and the options only some models use (cycle and identity weights, image pool)."""
     from geocolor.train.models import MODELS
 
     if cfg.model.model not in MODELS:
         raise ConfigError(f"unknown model.model {cfg.model.model!r}; choose one of {', '.join(MODELS)}")
+    if cfg.model.init_from and cfg.model.model not in WARM_START_MODELS:
+        raise ConfigError(
+            f"model.init_from (warm start) works for {', '.join(WARM_START_MODELS)}, not {cfg.model.model!r}"
+        )
     loss = cfg.loss
     if min(loss.lambda_a, loss.lambda_b, loss.lambda_identity or 0.0) < 0 or cfg.model.pool_size < 0:
         raise ConfigError("loss.lambda_a, loss.lambda_b, loss.lambda_identity and model.pool_size must be >= 0")

@@ -10,6 +10,7 @@ precision, channels_last, torch.compile and DDP come from ``geocolor.train.preci
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import torch
@@ -23,6 +24,9 @@ from geocolor.models.registry import build_discriminator, build_generator
 from geocolor.train.config import ModelConfig, TrainConfig
 from geocolor.train.precision import Precision, prepare
 from geocolor.train.schedules import make_scheduler, steps_per_iteration
+from geocolor.train.warmstart import warm_start
+
+log = logging.getLogger(__name__)
 
 
 def generator_arch(m: ModelConfig, in_ch: int, out_ch: int) -> dict[str, Any]:
@@ -46,6 +50,8 @@ class Pix2Pix:
         self.arch = self._generator_arch(m)
         self.precision = Precision.for_config(cfg, device)
         G = init_weights(build_generator(self.arch), m.init, m.init_gain)
+        if m.init_from:
+            log.info("warm start: %s", warm_start(G, m.init_from))
         D = init_weights(
             build_discriminator(
                 m.discriminator, self._d_in_channels(), m.ndf, m.n_layers_d, m.discriminator_norm, m.spectral_norm

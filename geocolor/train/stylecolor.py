@@ -50,12 +50,14 @@ class StyleColor(Pix2Pix):
         if not (0 <= m.style_other_prob <= 1 and 0 <= m.style_jitter_prob <= 1) or cfg.loss.lambda_style < 0:
             raise ConfigError("model.style_other_prob and model.style_jitter_prob must be in [0, 1], loss.lambda_style >= 0")
         super().__init__(cfg, device)
+        self.G.zero_film()  # the weight init (and a warm start) leave FiLM random: start as the plain U-Net
         self.training_info = {
             "lambda_style": cfg.loss.lambda_style,
             "style_other_prob": m.style_other_prob,
             "style_jitter_prob": m.style_jitter_prob,
         }
         self._named: dict[str, list[float]] | None = None
+        self._named_tones: dict[str, list[float]] = {}
 
     def _generator_arch(self, m: ModelConfig) -> dict[str, Any]:
         return {**generator_arch(m, self.in_ch, self.out_ch), "style_dim": STYLE_DIM}
@@ -130,6 +132,7 @@ class StyleColor(Pix2Pix):
         """The model file's ``style`` section (named styles computed once, from the training regions)."""
         if self._named is None:
             self._named = named_style_codes(self.cfg, data)
+            self._named_tones = named_style_tones(self.cfg, data)
         return {
             "style": {
                 "conditioned": True,
@@ -137,12 +140,13 @@ class StyleColor(Pix2Pix):
                 "dim": STYLE_DIM,
                 "default": [float(v) for v in self.G.default_style.cpu()],
                 "named": self._named,
+                "named_lightness": self._named_tones,
             }
         }
 
 
-def named_style_codes(cfg: TrainConfig, data: Any) -> dict[str, list[float]]:
-    """Pooled style code of the training regions of every source with a ``style`` name."""
+def named_style_pixels(cfg: TrainConfig, data: Any) -> dict[str, np.ndarray]:
+    """Decimated Lab pixels (M, 3) of the training regions of every source with a ``style`` name."""
     from geocolor.color import rgb_to_lab
 
     by_file = {s.path.rsplit("/", 1)[-1]: s.style for s in cfg.data.sources if s.style}
@@ -156,4 +160,16 @@ def named_style_codes(cfg: TrainConfig, data: Any) -> dict[str, list[float]]:
         px = img[::step, ::step].reshape(-1, 3)
         px = px[px.max(axis=1) > 0]
         pixels.setdefault(name, []).append(rgb_to_lab(px.astype(np.float32) / 255.0))
-    return {name: lab_pixels_code(np.concatenate(parts)) for name, parts in sorted(pixels.items()) if sum(map(len, parts))}
+    return {name: np.concatenate(parts) for name, parts in sorted(pixels.items()) if sum(map(len, parts))}
+
+
+def named_style_codes(cfg: TrainConfig, data: Any) -> dict[str, list[float]]:
+    """Pooled style code of the training regions of every source with a ``style`` name."""
+    return {name: lab_pixels_code(lab) for name, lab in named_style_pixels(cfg, data).items()}
+
+
+def named_style_tones(cfg: TrainConfig, data: Any) -> dict[str, list[float]]:
+    """L* percentiles 0..100 of the same pixels: the tonal range ``mosaic --style NAME`` matches inputs to."""
+    from geocolor.style.tone import quantiles
+
+    return {name: [round(float(v), 3) for v in quantiles(lab[:, 0])] for name, lab in named_style_pixels(cfg, data).items()}

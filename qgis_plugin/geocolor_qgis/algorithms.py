@@ -21,6 +21,7 @@ from qgis.core import (
     QgsProcessingParameterExtent,
     QgsProcessingParameterFile,
     QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
@@ -122,7 +123,7 @@ class _RasterAlgorithm(_GeocolorAlgorithm):
 
 
 class ColorizeRasterAlgorithm(_RasterAlgorithm):
-    FILL_NODATA, STYLE = "FILL_NODATA", "STYLE"
+    FILL_NODATA, STYLE, DODGE = "FILL_NODATA", "STYLE", "DODGE"
 
     def name(self) -> str:
         return "colorize_raster"
@@ -143,6 +144,9 @@ class ColorizeRasterAlgorithm(_RasterAlgorithm):
                                                          optional=True))
         # a string: a reference raster's path or a style name (a File parameter would refuse names)
         self._add_advanced(QgsProcessingParameterString(self.STYLE, "Style reference raster or style name", optional=True))
+        self._add_advanced(QgsProcessingParameterNumber(
+            self.DODGE, "Even out vignetting over this radius in pixels (0: off)", QgsProcessingParameterNumber.Double,
+            defaultValue=0.0, optional=True, minValue=0.0))
         self._add_python_parameter()
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Colorized raster"))
 
@@ -150,8 +154,9 @@ class ColorizeRasterAlgorithm(_RasterAlgorithm):
                          feedback: QgsProcessingFeedback) -> dict[str, Any]:
         fill = self.parameterAsBool(parameters, self.FILL_NODATA, context)
         style = self.parameterAsString(parameters, self.STYLE, context).strip() or None
+        dodge = self.parameterAsDouble(parameters, self.DODGE, context) or 0.0
         return self._run_raster(run_colorize, lambda src, dst, model, device, _: ColorizeParams(
-            src, dst, model, device, overwrite=True, fill_nodata=fill, style=style), parameters, context, feedback)
+            src, dst, model, device, overwrite=True, fill_nodata=fill, style=style, dodge=dodge), parameters, context, feedback)
 
 
 class InpaintRasterAlgorithm(_RasterAlgorithm):

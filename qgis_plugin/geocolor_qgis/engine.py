@@ -54,6 +54,7 @@ class ColorizeParams:
     fill_nodata: bool = False  # inpaint the input's nodata holes first
     inpaint_model: str | None = None  # for fill_nodata; None: the shipped inpainting model
     style: str | None = None  # a colour reference raster or a named style of the model
+    dodge: float = 0.0  # > 0: even out slow exposure changes over this radius (pixels) before the model sees the input
 
     def runner_args(self) -> list[str]:
         """The ``geocolor.qgis_runner colorize`` arguments for these parameters."""
@@ -68,6 +69,8 @@ class ColorizeParams:
             args += ["--inpaint-model", os.path.abspath(self.inpaint_model)]
         if self.style:
             args += ["--style", _style_arg(self.style)]
+        if self.dodge > 0:
+            args += ["--dodge", f"{self.dodge:g}"]
         return args
 
 
@@ -297,7 +300,7 @@ def run_colorize(engine: Engine, params: ColorizeParams, progress: Progress | No
     return _inprocess(lambda: colorize(
         params.src, params.dst, model=params.model, device=params.device, overwrite=params.overwrite,
         fill_nodata=params.fill_nodata, inpaint_model=params.inpaint_model, style=params.style or None,
-        show_progress=False, progress=progress, is_cancelled=is_cancelled))
+        dodge=params.dodge, show_progress=False, progress=progress, is_cancelled=is_cancelled))
 
 
 def _inprocess(call: Callable[[], object]) -> str:

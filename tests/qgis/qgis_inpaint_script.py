@@ -90,6 +90,8 @@ def main() -> dict[str, Any]:
     result = run("geocolor:colorize_raster", {"INPUT": gray, "MODEL": CONFIG["colorize_model"], "STYLE": "no_such_style",
                                               "OUTPUT": str(TMP / "colour_styled.tif")})
     out["colorize_bad_style"] = result
+    out["colorize_dodged"] = run("geocolor:colorize_raster", {"INPUT": gray, "MODEL": CONFIG["colorize_model"], "DODGE": 20.0,
+                                                              "OUTPUT": str(TMP / "colour_dodged.tif")})
     out["dialog"] = dialog_choice()
     out["leftovers"] = sorted(p.name for p in TMP.iterdir() if p.name.startswith(("geocolor_", ".")))
     qgis.utils.unloadPlugin("geocolor_qgis")

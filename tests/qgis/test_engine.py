@@ -99,6 +99,8 @@ def test_inpaint_fill_nodata_and_style_params_become_runner_arguments(tmp_path):
                                                                 os.path.abspath("out.tif"), "--device", "auto"]
     c = ColorizeParams("/d/in.tif", "/d/out.tif", fill_nodata=True, inpaint_model="/m/i.pt", style="summer").runner_args()
     assert c[-5:] == ["--fill-nodata", "--inpaint-model", "/m/i.pt", "--style", "summer"]  # a name stays a name
+    assert ColorizeParams("/d/in.tif", "/d/out.tif", dodge=40.0).runner_args()[-2:] == ["--dodge", "40"]
+    assert "--dodge" not in ColorizeParams("/d/in.tif", "/d/out.tif").runner_args()
     ref = tmp_path / "ref.tif"
     ref.touch()
     relative = os.path.relpath(ref)

@@ -106,6 +106,13 @@ def test_processing_errors_are_one_line(qgis_inpaint):
     assert "no_such_style" in bad_style and "Traceback" not in bad_style
 
 
+def test_processing_colorize_dodge_parameter_reaches_the_engine(qgis_inpaint):
+    result = qgis_inpaint["colorize_dodged"]
+    assert Path(result["output"]) == qgis_inpaint["work"] / "colour_dodged.tif", result
+    with rasterio.open(result["output"]) as dst:
+        assert "radius 20 px" in dst.tags()["GEOCOLOR_DODGE"]
+
+
 def test_processing_colorize_with_fill_nodata_has_colour_in_the_hole(qgis_inpaint):
     result = qgis_inpaint["colorize_filled"]
     assert Path(result["output"]) == qgis_inpaint["work"] / "colour_filled.tif", result

@@ -64,7 +64,8 @@ def palette(path, cols=slice(None)):
 
 
 def test_style_reference_moves_colours_toward_it_and_keeps_georeferencing(sheets, tmp_path):
-    """The shipped pix2pix (no --model) with palette matching toward a modern orthophoto."""
+    """No --model: with --style the shipped stylecolor model colours in the reference's style (tone matching,
+    style code, palette matching) toward a modern orthophoto."""
     a, _, _, ref = sheets
     plain, styled = tmp_path / "plain.tif", tmp_path / "styled.tif"
     colorize(a, plain, show_progress=False)
@@ -75,7 +76,8 @@ def test_style_reference_moves_colours_toward_it_and_keeps_georeferencing(sheets
     assert after < 0.5 * before and after < 3.0, (before, after)
     with rasterio.open(a) as src, rasterio.open(styled) as out:
         assert out.crs == src.crs and out.transform == src.transform and out.shape == src.shape
-        assert "palette matching" in out.tags()["GEOCOLOR_STYLE"]
+        assert out.tags()["GEOCOLOR_STYLE"].startswith("tone + style code + palette matching")
+        assert out.tags()["GEOCOLOR_MODEL"] == "stylecolor"
         # L* is the input's: the styled output has the gray sheet's lightness
         lum_out = rgb_to_lab(np.moveaxis(out.read(), 0, -1).astype(np.float32) / 255)[..., 0]
         lum_in = rgb_to_lab(np.repeat(src.read(1)[..., None], 3, -1).astype(np.float32) / 255)[..., 0]
@@ -130,3 +132,54 @@ def test_plain_png_input_works_without_crs(tiny_model, tmp_path, caplog):
     assert any("not georeferenced" in rec.message for rec in caplog.records)
     with rasterio.open(out) as ds:
         assert ds.crs is None and ds.shape == (400, 400) and ds.count == 3
+
+
+def _same_ground_delta_e(out_a, out_b, rows_a, rows_b):
+    """Mean CIEDE2000 of two outputs over their shared rows, with B given A's L* (colour alone)."""
+    from geocolor.color import lab_to_rgb_keep_lightness
+    from geocolor.metrics.pixel import delta_e2000
+
+    a, b = (np.moveaxis(rasterio.open(p).read(), 0, -1) for p in (out_a, out_b))
+    a, b = a[rows_a], b[rows_b]
+    lab_b = rgb_to_lab(b.astype(np.float32) / 255)
+    lab_b[..., 0] = rgb_to_lab(a.astype(np.float32) / 255)[..., 0]
+    return delta_e2000(a, np.round(lab_to_rgb_keep_lightness(lab_b) * 255).astype(np.uint8))
+
+
+def test_tone_matching_colours_a_darker_flatter_print_like_its_neighbour(default_model, tmp_path):
+    """Two overlapping frames of the same flight (NAIP 2016), B printed darker and flatter: with --style
+    auto the model sees both at one tonal range, so their shared ground gets the same colours; without
+    tone matching the global palette map cannot undo what the darker print did to the colours."""
+    a = _gray_sheet(tmp_path, "frame_a.tif", "20160816", Window(654, 0, 256, 300))
+    b = _gray_sheet(tmp_path, "frame_b.tif", "20160816", Window(654, 120, 256, 300))
+    with rasterio.open(b, "r+") as ds:
+        g = ds.read(1).astype(np.float32) / 255
+        ds.write((np.clip((g**1.5 - 0.5) * 0.7 + 0.42, 0, 1) * 255).round().astype(np.uint8)[None])
+    runs = {}
+    for tone in (False, True):
+        out = tmp_path / f"tone_{tone}"
+        args = ["-q", "mosaic", str(a), str(b), "--out-dir", str(out), "--style", "auto", "--model", str(default_model)]
+        r = CliRunner().invoke(cli, args + ([] if tone else ["--no-tone-match"]))
+        assert r.exit_code == 0, r.output
+        runs[tone] = _same_ground_delta_e(out / a.name, out / b.name, slice(120, 300), slice(0, 180))
+        with rasterio.open(out / b.name) as o, rasterio.open(b) as src:
+            assert ("tone + " in o.tags()["GEOCOLOR_STYLE"]) == tone
+            lum_out = rgb_to_lab(np.moveaxis(o.read(), 0, -1).astype(np.float32) / 255)[..., 0]
+            lum_in = rgb_to_lab(np.repeat(src.read(1)[..., None], 3, -1).astype(np.float32) / 255)[..., 0]
+            assert np.abs(lum_out - lum_in).mean() < 1.0  # the darker print stays darker: only colours change
+    assert runs[True] < 0.5 * runs[False], runs
+
+
+def test_a_plain_image_works_as_the_style_reference(sheets, tmp_path):
+    """A non-georeferenced colour image (a real NEON PNG, as a scan or a painting would be) as --style: the
+    output palette moves toward it and nothing about the georeferencing of the input changes."""
+    a = sheets[0]
+    ref = shared("neon/SOAP_031.png")
+    plain, styled = tmp_path / "plain.tif", tmp_path / "styled.tif"
+    colorize(a, plain, show_progress=False)
+    colorize(a, styled, style=str(ref), show_progress=False)
+    target = read_reference(ref).moments()
+    assert palette_distance(palette(styled), target) < 0.5 * palette_distance(palette(plain), target)
+    with rasterio.open(a) as src, rasterio.open(styled) as out:
+        assert (out.crs, out.transform, out.shape) == (src.crs, src.transform, src.shape)
+        assert "SOAP_031.png" in out.tags()["GEOCOLOR_STYLE"]

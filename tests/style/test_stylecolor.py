@@ -50,7 +50,7 @@ def test_stylecolor_trains_and_exports_a_style_conditioned_model(trained):
     tr = load(trained / "best.pt", device="cpu")
     style = tr.metadata["style"]
     assert tr.style_conditioned and style["dim"] == STYLE_DIM and len(style["default"]) == STYLE_DIM
-    assert sorted(style["named"]) == ["california", "florida"]
+    assert sorted(style["named"]) == sorted(style["named_lightness"]) == ["california", "florida"]
     assert tr.metadata["training"]["model"] == "stylecolor" and tr.metadata["architecture"]["style_dim"] == STYLE_DIM
     lum = torch.full((1, 1, 128, 128), 60.0)
     assert tr.predict_chroma(lum).shape == (1, 2, 128, 128)
@@ -63,7 +63,7 @@ def test_stylecolor_model_in_mosaic_with_a_named_style(trained, gray_uint8_twd97
     assert r.exit_code == 0, r.output
     with rasterio.open(gray_uint8_twd97) as src, rasterio.open(out) as ds:
         assert (ds.crs, ds.transform, ds.shape) == (src.crs, src.transform, src.shape)
-        assert ds.tags()["GEOCOLOR_STYLE"].startswith("style code + palette matching")
+        assert ds.tags()["GEOCOLOR_STYLE"].startswith("tone + style code + palette matching")  # named styles carry a tone
 
 
 def test_stylecolor_refuses_rgb_and_bad_probabilities(tmp_path):
@@ -93,3 +93,34 @@ def test_shipped_stylecolor_follows_the_style_code():
     out = {k: tr.predict_chroma(lum, style=named[k]).mean((0, 2, 3)).numpy() for k in (s, t)}
     for k, other in ((s, t), (t, s)):
         assert np.linalg.norm(out[k] - means[k]) < np.linalg.norm(out[other] - means[k]), (k, out, means[s], means[t])
+
+
+def test_warm_start_from_a_plain_unet_model_file(tiny_model, tmp_path):
+    """model.init_from: a stylecolor generator starts as the plain model (FiLM at zero: same output for any
+    code); weights that do not fit, and models that cannot warm start, are one-line config errors."""
+    from geocolor.train.pix2pix import Pix2Pix
+    from geocolor.train.stylecolor import StyleColor
+
+    tree = tiny_tree(tmp_path)
+    tree["model"].update(generator="unet_256", ngf=4, init_from=str(tiny_model))
+    tree["data"]["tile"] = 256
+    from geocolor.models.io import read_model_file
+
+    model = StyleColor(config_from_dict(tree), torch.device("cpu"))
+    weights = read_model_file(tiny_model)["state_dict"]
+    unet = model.G.unet.state_dict()
+    assert sorted(unet) == sorted(weights) and all(torch.equal(unet[k], weights[k].to(unet[k].dtype)) for k in weights)
+    model.G.eval()
+    x = torch.rand(1, 1, 256, 256) * 2 - 1
+    with torch.no_grad():
+        a, b = model.G(x, torch.randn(1, STYLE_DIM)), model.G(x, torch.randn(1, STYLE_DIM))
+        assert torch.equal(a, b) and torch.equal(a, model.G.unet(x))
+    tree["model"].update(model="pix2pix", ngf=8)
+    with pytest.raises(ConfigError, match=r"init_from: tiny.pt .*ngf 4.* does not fit"):
+        Pix2Pix(config_from_dict(tree), torch.device("cpu"))
+    tree["model"].update(model="cyclegan", color_space="rgb")
+    with pytest.raises(ConfigError, match="warm start"):
+        config_from_dict(tree)
+    tree["model"].update(model="pix2pix", color_space="lab", init_from=str(tmp_path / "missing.pt"))
+    with pytest.raises(ConfigError, match="missing.pt does not exist"):
+        Pix2Pix(config_from_dict(tree), torch.device("cpu"))
