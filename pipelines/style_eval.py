@@ -170,12 +170,13 @@ def heldout_experiment(stylecolor: Path) -> dict:
     styles = {s.path.rsplit("/", 1)[-1]: s.style for s in cfg.data.sources}
     era = [styles[n.split("@")[0]] for n in names]
     pix2pix, styled = load(DEFAULT_MODEL, device="cpu"), load(stylecolor, device="cpu")
-    named = styled.metadata["style"]["named"]
+    named = styled.metadata["style"]["named"]  # the codes that condition the model (learned, when it learned them)
+    stats = styled.metadata["style"].get("named_stats") or named  # the palettes the names stand for
 
-    def matched(pred: torch.Tensor, code: list[float]) -> torch.Tensor:
+    def matched(pred: torch.Tensor, era_name: str) -> torch.Tensor:
         from geocolor.style.apply import target_from_code
 
-        target = target_from_code(code, "era").moments
+        target = target_from_code(stats[era_name], "era").moments
         out = []
         for ab in pred.numpy():
             a, b = matching_transform(ab_moments(np.moveaxis(ab, 0, -1)), target)
@@ -183,11 +184,11 @@ def heldout_experiment(stylecolor: Path) -> dict:
         return torch.from_numpy(np.stack(out))
 
     runs = {
-        "pix2pix (default.pt)": lambda L, code: pix2pix.predict_chroma(L),
-        "pix2pix + palette matching to the era": lambda L, code: matched(pix2pix.predict_chroma(L), code),
-        "stylecolor, default style": lambda L, code: styled.predict_chroma(L),
-        "stylecolor, era style code": lambda L, code: styled.predict_chroma(L, style=code),
-        "stylecolor, era code + palette matching": lambda L, code: matched(styled.predict_chroma(L, style=code), code),
+        "pix2pix (default.pt)": lambda L, e: pix2pix.predict_chroma(L),
+        "pix2pix + palette matching to the era": lambda L, e: matched(pix2pix.predict_chroma(L), e),
+        "stylecolor, default style": lambda L, e: styled.predict_chroma(L),
+        "stylecolor, era style code": lambda L, e: styled.predict_chroma(L, style=named[e]),
+        "stylecolor, era code + palette matching": lambda L, e: matched(styled.predict_chroma(L, style=named[e]), e),
     }
     result: dict = {"n_chips": len(chips), "eras": sorted(set(era))}
     for label, predict in runs.items():
@@ -195,7 +196,7 @@ def heldout_experiment(stylecolor: Path) -> dict:
         for e in sorted(set(era)):
             idx = [i for i, x in enumerate(era) if x == e]
             group = [chips[i] for i in idx]
-            preds = predict_chips(lambda L, e=e, f=predict: f(L, named[e]), group)
+            preds = predict_chips(lambda L, e=e, f=predict: f(L, e), group)
             rows += [pixel_metrics(p, t) for p, t in zip(preds, group)]
         result[label] = summarize(rows)
         print(label, result[label], flush=True)
@@ -225,7 +226,7 @@ def markdown(report: dict) -> str:
     h = report.get("heldout")
     if h:
         lines += ["## Held-out chips (256 px, right 30 % of NAIP + bottom of Yellowstone)", "",
-                  f"{h['n_chips']} chips; the era style is the named style of the chip's source (computed on its training part).", "",
+                  f"{h['n_chips']} chips; the era style is the named style of the chip's source (the code the model file holds; palette matching goes to the statistics of its training part).", "",
                   "| predictor | PSNR dB | SSIM | CIEDE2000 |", "|---|---:|---:|---:|"]
         for label, m in h.items():
             if isinstance(m, dict):

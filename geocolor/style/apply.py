@@ -64,9 +64,12 @@ def resolve_style(style: str, translator: Any) -> StyleTarget:
         return target_from_sample(read_reference(style))
     named = (translator.metadata.get("style") or {}).get("named") or {}
     if style in named:
-        tones = (translator.metadata.get("style") or {}).get("named_lightness") or {}
+        section = translator.metadata.get("style") or {}
+        tones = section.get("named_lightness") or {}
         tone = np.asarray(tones[style], dtype=np.float64) if style in tones else None
-        return target_from_code(named[style], f"named style {style}", tone)
+        target = target_from_code(named[style], f"named style {style}", tone)
+        stats = (section.get("named_stats") or {}).get(style)  # learned codes: the palette is the style's statistics
+        return replace(target, moments=target_from_code(stats, "").moments) if stats else target
     known = f"this model's named styles: {', '.join(sorted(named))}" if named else "this model has no named styles"
     raise InputError(f"--style {style!r} is neither an existing reference raster nor a named style ({known})")
 

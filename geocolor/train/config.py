@@ -65,6 +65,7 @@ class ModelConfig:
     pool_size: int = 50  # cyclegan: fakes kept for the discriminator updates (0: no history)
     style_other_prob: float = 0.5  # stylecolor: chance the style reference is another crop, not the target itself
     style_jitter_prob: float = 0.5  # stylecolor: chance a sample gets a random palette (target and reference alike)
+    style_named_prob: float = 0.0  # stylecolor: chance a sample of a named source is conditioned on its name's learned code
     # cut / fastcut: generator layers whose features PatchNCE compares (resnet: indices into its layer
     # list up to the last residual block, CUT's "0,4,8,12,16"; unet: 0 the input, k the k-th
     # down-sampling block); None: the generator's default (see geocolor.train.cut.default_nce_layers)

@@ -109,6 +109,7 @@ class ChipData:
         self.paired: Any = None
         self.test_names: list[str] = []
         self.summary: list[dict[str, object]] = []
+        self.last_sources: list[str] | None = None  # the sources of the last sampled batch (None: a built dataset)
         t = cfg.tile
         if cfg.dataset:
             self._load_dataset(cfg.dataset, seed)
@@ -185,6 +186,7 @@ class ChipData:
         n = batch_size or self.cfg.batch_size
         out = np.empty((n, t, t, 3), dtype=np.uint8)
         picks = self.rng.choice(len(self.train), size=n, p=self.probs)
+        self.last_sources = [self.train[k].name for k in picks]  # "file@scale" of each crop (stylecolor's named styles)
         for i, k in enumerate(picks):
             r = self.train[k]
             for _ in range(10):

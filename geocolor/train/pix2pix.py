@@ -50,6 +50,8 @@ class Pix2Pix:
         self.arch = self._generator_arch(m)
         self.precision = Precision.for_config(cfg, device)
         G = init_weights(build_generator(self.arch), m.init, m.init_gain)
+        if hasattr(G, "zero_film"):  # a style generator starts as its plain U-Net (the init above randomised FiLM)
+            G.zero_film()
         if m.init_from:
             log.info("warm start: %s", warm_start(G, m.init_from))
         D = init_weights(
@@ -62,13 +64,17 @@ class Pix2Pix:
         self.nets = {"G": prepare(G.to(device), cfg, device), "D": prepare(D.to(device), cfg, device)}
         self.G, self.D = self.nets["G"].module, self.nets["D"].module
         o = cfg.optim
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=o.lr, betas=(o.beta1, o.beta2))
+        self.opt_G = torch.optim.Adam(self._generator_parameters(), lr=o.lr, betas=(o.beta1, o.beta2))
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=o.lr_d or o.lr, betas=(o.beta1, o.beta2))
         self.sched_G = make_scheduler(self.opt_G, cfg)
         self.sched_D = make_scheduler(self.opt_D, cfg)
         self.gan = GAN_LOSSES[cfg.loss.gan_mode]
         self.d_weight = D_LOSS_WEIGHT[cfg.loss.gan_mode]
         self.use_gp = cfg.loss.gan_mode == "wgangp"
+
+    def _generator_parameters(self) -> list[torch.nn.Parameter]:
+        """What the generator optimiser trains (a subclass may add parameters outside G)."""
+        return list(self.G.parameters())
 
     def _generator_arch(self, m: ModelConfig) -> dict[str, Any]:
         """The generator's architecture dict (a subclass may add to it)."""

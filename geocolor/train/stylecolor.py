@@ -12,7 +12,12 @@ What teaches the generator to *use* the code (multi-task, as in the seed study):
   the same transform, so only the code tells the generator which palette is wanted;
 - reference choice: with probability ``style_other_prob`` the code comes from another crop of the
   batch (another place, often another source / year) under the sample's palette, else from the
-  target itself (the exact palette, as when a user's reference is the already-colorized neighbour).
+  target itself (the exact palette, as when a user's reference is the already-colorized neighbour);
+- learned named styles: with probability ``style_named_prob`` a crop from a source with a ``style``
+  name (and no palette jitter) is conditioned on that name's *learned* code instead: a table of codes,
+  one per name, that starts at the name's colour statistics and is trained with the generator. The
+  model file's named styles are then the learned codes (``named``) beside their statistics
+  (``named_stats``, the palette ``mosaic --style NAME`` matches to).
 
 The training step is pix2pix's (``Pix2Pix`` provides the discriminator step, optimisers and
 checkpoint state). The model file's metadata gets a ``style`` section: ``conditioned: true``, the
@@ -47,17 +52,62 @@ class StyleColor(Pix2Pix):
         if cfg.model.color_space != "lab":
             raise ConfigError("stylecolor works in Lab (the style code is a*b* statistics); set model.color_space: lab")
         m = cfg.model
-        if not (0 <= m.style_other_prob <= 1 and 0 <= m.style_jitter_prob <= 1) or cfg.loss.lambda_style < 0:
-            raise ConfigError("model.style_other_prob and model.style_jitter_prob must be in [0, 1], loss.lambda_style >= 0")
+        probs = (m.style_other_prob, m.style_jitter_prob, m.style_named_prob)
+        if not all(0 <= p <= 1 for p in probs) or cfg.loss.lambda_style < 0:
+            raise ConfigError("model.style_other_prob, style_jitter_prob and style_named_prob must be in [0, 1], "
+                              "loss.lambda_style >= 0")
+        self.style_names = sorted({s.style for s in cfg.data.sources if s.style})
+        if m.style_named_prob > 0 and not self.style_names:
+            raise ConfigError("model.style_named_prob > 0 needs sources with a style name (data.sources[].style)")
+        # learned named codes (one row per name), trained by the generator's optimiser; set from statistics in attach_data
+        learn = m.style_named_prob > 0
+        self.named_table = torch.nn.Parameter(torch.zeros(len(self.style_names), STYLE_DIM, device=device)) if learn else None
         super().__init__(cfg, device)
-        self.G.zero_film()  # the weight init (and a warm start) leave FiLM random: start as the plain U-Net
         self.training_info = {
             "lambda_style": cfg.loss.lambda_style,
             "style_other_prob": m.style_other_prob,
             "style_jitter_prob": m.style_jitter_prob,
+            "style_named_prob": m.style_named_prob,
         }
         self._named: dict[str, list[float]] | None = None
         self._named_tones: dict[str, list[float]] = {}
+        self._data: Any = None
+        self._source_style: dict[str, str] = {s.path.rsplit("/", 1)[-1]: s.style for s in cfg.data.sources if s.style}
+
+    def _generator_parameters(self) -> list[torch.nn.Parameter]:
+        return list(self.G.parameters()) + ([self.named_table] if self.named_table is not None else [])
+
+    def attach_data(self, data: Any) -> None:
+        """Know the training data: its named styles' statistics (and the start of the learned codes)."""
+        self._data = data
+        self._named = named_style_codes(self.cfg, data)
+        self._named_tones = named_style_tones(self.cfg, data)
+        if self.named_table is not None:
+            mean = np.mean(list(self._named.values()), axis=0) if self._named else np.zeros(STYLE_DIM)
+            rows = [self._named.get(name, mean) for name in self.style_names]
+            with torch.no_grad():
+                self.named_table.copy_(torch.tensor(np.asarray(rows), dtype=torch.float32))
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        if self.named_table is not None:
+            state["named_table"] = self.named_table.detach().clone()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        if self.named_table is not None:
+            with torch.no_grad():
+                self.named_table.copy_(state["named_table"])
+
+    def _named_index(self, n: int) -> torch.Tensor:
+        """Index into ``named_table`` of each crop of the last batch (-1: its source has no style name)."""
+        sources = getattr(self._data, "last_sources", None) or []
+        if self.named_table is None or len(sources) != n:
+            return torch.full((n,), -1, dtype=torch.long, device=self.device)
+        index = {name: i for i, name in enumerate(self.style_names)}
+        rows = [index.get(self._source_style.get(src.rsplit("@", 1)[0], ""), -1) for src in sources]
+        return torch.tensor(rows, dtype=torch.long, device=self.device)
 
     def _generator_arch(self, m: ModelConfig) -> dict[str, Any]:
         return {**generator_arch(m, self.in_ch, self.out_ch), "style_dim": STYLE_DIM}
@@ -85,15 +135,29 @@ class StyleColor(Pix2Pix):
         return out.clamp(-1.0, 1.0)
 
     def references(self, lightness: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(jittered target, its style code, the conditioning code) for a batch; see module docstring."""
+        """(jittered target, its style code, the conditioning code) for a batch; see module docstring.
+
+        The conditioning code is differentiable in the learned named codes (when any are used)."""
         enc = self.encoding
-        mats, shift = self._palettes(target.shape[0])
+        n = target.shape[0]
+        mats, shift = self._palettes(n)
+        named = None
+        if self.named_table is not None:
+            idx = self._named_index(n)
+            named = (idx >= 0) & (torch.rand(n, device=self.device) < self.cfg.model.style_named_prob)
+            eye = torch.eye(2, device=self.device, dtype=mats.dtype).expand(n, 2, 2)
+            mats = torch.where(named[:, None, None], eye, mats)  # a named sample keeps its source's own palette
+            shift = shift.masked_fill(named[:, None], 0.0)
         styled = self._transform(target, mats, shift)
         own = style_code(lightness, styled * enc.ab_scale)
         other_target = target.roll(1, 0)
         other = style_code(lightness.roll(1, 0), self._transform(other_target, mats, shift) * enc.ab_scale)
-        use_other = (torch.rand(target.shape[0], 1, device=self.device) < self.cfg.model.style_other_prob).to(own.dtype)
-        return styled, own, use_other * other + (1 - use_other) * own
+        use_other = (torch.rand(n, 1, device=self.device) < self.cfg.model.style_other_prob).to(own.dtype)
+        code = use_other * other + (1 - use_other) * own
+        if named is not None and bool(named.any()):
+            learned = self.named_table[idx.clamp(min=0)]
+            code = torch.where(named[:, None], learned, code)
+        return styled, own, code
 
     # -- the training step -----------------------------------------------------------------------
     def train_step(self, inp: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
@@ -103,10 +167,12 @@ class StyleColor(Pix2Pix):
         lightness = inp * enc.l_scale + enc.l_offset
         with torch.no_grad():
             self._track_default_style(style_code(lightness, target * enc.ab_scale).mean(0))
+        with torch.set_grad_enabled(self.named_table is not None):  # only learned named codes need a gradient here
             target, target_code, code = self.references(lightness, target)
+        target, target_code = target.detach(), target_code.detach()
         fake = self.G(inp, code)
         cond = torch.cat([inp, code_map(code, *inp.shape[-2:])], 1)
-        losses = self._discriminator_step(cond, fake, target)
+        losses = self._discriminator_step(cond.detach(), fake, target)  # D does not train the named codes
         self.D.requires_grad_(False)
         self.opt_G.zero_grad(set_to_none=True)
         loss_g_gan = self.gan(self.D(torch.cat([cond, fake], 1)), True, False)
@@ -131,18 +197,21 @@ class StyleColor(Pix2Pix):
     def extra_metadata(self, data: Any) -> dict[str, Any]:
         """The model file's ``style`` section (named styles computed once, from the training regions)."""
         if self._named is None:
-            self._named = named_style_codes(self.cfg, data)
-            self._named_tones = named_style_tones(self.cfg, data)
-        return {
-            "style": {
-                "conditioned": True,
-                "code": CODE_NAME,
-                "dim": STYLE_DIM,
-                "default": [float(v) for v in self.G.default_style.cpu()],
-                "named": self._named,
-                "named_lightness": self._named_tones,
-            }
+            self.attach_data(data)
+        assert self._named is not None
+        section: dict[str, Any] = {
+            "conditioned": True,
+            "code": CODE_NAME,
+            "dim": STYLE_DIM,
+            "default": [float(v) for v in self.G.default_style.cpu()],
+            "named": self._named,
+            "named_lightness": self._named_tones,
         }
+        if self.named_table is not None:  # the conditioning codes are the learned ones; the statistics stay the palettes
+            learned = self.named_table.detach().cpu()
+            section["named"] = {name: [float(v) for v in learned[i]] for i, name in enumerate(self.style_names) if name in self._named}
+            section["named_stats"] = self._named
+        return {"style": section}
 
 
 def named_style_pixels(cfg: TrainConfig, data: Any) -> dict[str, np.ndarray]:

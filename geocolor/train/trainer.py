@@ -99,6 +99,8 @@ class Trainer:
         if not self.data.test_chips:
             log.warning("no held-out chips: set a holdout on at least one source to get evaluation figures")
         self.model = MODELS[cfg.model.model](cfg, self.device)
+        if hasattr(self.model, "attach_data"):  # a model that needs to know its training data (stylecolor's named styles)
+            self.model.attach_data(self.data)
         if self.rank.main:  # only now: a config the model refuses (amp fp16 on CPU) leaves no folder behind
             self.dir.mkdir(parents=True, exist_ok=True)
             (self.dir / "samples").mkdir(exist_ok=True)

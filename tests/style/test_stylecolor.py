@@ -124,3 +124,33 @@ def test_warm_start_from_a_plain_unet_model_file(tiny_model, tmp_path):
     tree["model"].update(model="pix2pix", color_space="lab", init_from=str(tmp_path / "missing.pt"))
     with pytest.raises(ConfigError, match="missing.pt does not exist"):
         Pix2Pix(config_from_dict(tree), torch.device("cpu"))
+
+
+def test_learned_named_style_codes_train_export_and_resume(tmp_path, gray_uint8_twd97):
+    """style_named_prob: each named source's code is a trained parameter that starts at its statistics; the
+    model file holds the learned codes (conditioning) beside the statistics (palette); a resumed run goes on
+    from the checkpointed codes."""
+    from geocolor.train.stylecolor import StyleColor
+
+    tree = tiny_tree(tmp_path)
+    tree["model"]["style_named_prob"] = 1.0
+    tree["optim"]["lr"] = 0.01  # big steps: the codes visibly move in 3 steps
+    cfg = tmp_path / "named.yaml"
+    cfg.write_text(yaml.safe_dump(tree))
+    r = CliRunner().invoke(cli, ["-q", "train", "--config", str(cfg)])
+    assert r.exit_code == 0, r.output
+    run = tmp_path / "runs" / "tiny_style"
+    style = load(run / "last.pt", device="cpu").metadata["style"]
+    assert sorted(style["named"]) == sorted(style["named_stats"]) == ["california", "florida"]
+    moved = max(abs(a - b) for k in style["named"] for a, b in zip(style["named"][k], style["named_stats"][k]))
+    assert 1e-4 < moved < 0.5, moved
+    state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)["model"]
+    model = StyleColor(config_from_dict(tree), torch.device("cpu"))
+    model.load_state_dict(state)
+    assert torch.equal(model.named_table, state["named_table"])
+    out = tmp_path / "named.tif"
+    r = CliRunner().invoke(cli, ["-q", "mosaic", str(gray_uint8_twd97), str(out), "--model", str(run / "last.pt"), "--style", "florida"])
+    assert r.exit_code == 0, r.output
+    tree["data"]["sources"] = [{k: v for k, v in src.items() if k != "style"} for src in tree["data"]["sources"]]
+    with pytest.raises(ConfigError, match="style name"):
+        StyleColor(config_from_dict(tree), torch.device("cpu"))
