@@ -80,8 +80,7 @@ class StyleColor(Pix2Pix):
     def attach_data(self, data: Any) -> None:
         """Know the training data: its named styles' statistics (and the start of the learned codes)."""
         self._data = data
-        self._named = named_style_codes(self.cfg, data)
-        self._named_tones = named_style_tones(self.cfg, data)
+        self._named, self._named_tones = named_styles(self.cfg, data)
         if self.named_table is not None:
             mean = np.mean(list(self._named.values()), axis=0) if self._named else np.zeros(STYLE_DIM)
             rows = [self._named.get(name, mean) for name in self.style_names]
@@ -232,13 +231,12 @@ def named_style_pixels(cfg: TrainConfig, data: Any) -> dict[str, np.ndarray]:
     return {name: np.concatenate(parts) for name, parts in sorted(pixels.items()) if sum(map(len, parts))}
 
 
-def named_style_codes(cfg: TrainConfig, data: Any) -> dict[str, list[float]]:
-    """Pooled style code of the training regions of every source with a ``style`` name."""
-    return {name: lab_pixels_code(lab) for name, lab in named_style_pixels(cfg, data).items()}
-
-
-def named_style_tones(cfg: TrainConfig, data: Any) -> dict[str, list[float]]:
-    """L* percentiles 0..100 of the same pixels: the tonal range ``mosaic --style NAME`` matches inputs to."""
+def named_styles(cfg: TrainConfig, data: Any) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Per style name, from one pass over its training pixels: the pooled style code, and the L* percentiles
+    0..100 (the tonal range ``mosaic --style NAME`` matches inputs to)."""
     from geocolor.style.tone import quantiles
 
-    return {name: [round(float(v), 3) for v in quantiles(lab[:, 0])] for name, lab in named_style_pixels(cfg, data).items()}
+    pixels = named_style_pixels(cfg, data)
+    codes = {name: lab_pixels_code(lab) for name, lab in pixels.items()}
+    tones = {name: [round(float(v), 3) for v in quantiles(lab[:, 0])] for name, lab in pixels.items()}
+    return codes, tones
