@@ -157,7 +157,7 @@ def sheets_experiment(models: dict[str, Path], work: Path) -> dict:
 
 
 def heldout_experiment(stylecolor: Path) -> dict:
-    """PSNR / SSIM / CIEDE2000 on the 256 px held-out chips of pipelines/default_model.yaml."""
+    """PSNR / SSIM / CIEDE2000 on the 256 px held-out chips of pipelines/default_model_v1.yaml."""
     import torch
 
     from geocolor.train.config import load_config

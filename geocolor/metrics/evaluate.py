@@ -1,11 +1,14 @@
 """Evaluate colorization models (or a made output) on chips with truth, against two baselines.
 
 Each method gives one sRGB output per chip: a model colours the chip's gray input (its L* kept,
-its a*b* predicted, as mosaic does); the baselines keep the same L* with a*b* = 0 (``gray``) or the
-training data's mean a*b* (``mean_color``), so every figure has a floor. Per chip we measure PSNR,
-SSIM and mean CIEDE2000 in sRGB, PSNR and SSIM on a*b* (the models' Lab colour space), and the
-Hasler–Süsstrunk colourfulness and its difference to the truth, and LPIPS when its weights are on
-disk; the summary gives mean ± std. FID, KID and IS are added when Inception weights are on disk,
+its a*b* predicted, as mosaic does); the baselines keep the same L* with a*b* = 0 (``gray``), the
+training data's mean a*b* (``mean_color``) or, with truth, each chip's own mean a*b*
+(``oracle_mean_color``: a flat image of the truth's mean colour, which a model must beat to have
+learned where colours go), so every figure has a floor. Per chip we measure PSNR, SSIM and mean
+CIEDE2000 in sRGB, PSNR and SSIM on a*b* (the models' Lab colour space), the Hasler–Süsstrunk
+colourfulness, its difference and its ratio to the truth, the false-colour rate (near-gray truth
+painted with strong chroma, ``geocolor.metrics.chroma``), and LPIPS when its weights are on disk;
+the summary gives mean ± std (chips without near-gray pixels have no false-colour rate). FID, KID and IS are added when Inception weights are on disk,
 else marked skipped (``features``). Against the truth, or in unpaired mode against real colour
 reference chips, the a*b* distribution distances of ``colour_stats`` and the colourfulness gap are
 always given, since they need no network.
@@ -30,6 +33,7 @@ import numpy as np
 import torch
 
 from geocolor import __version__
+from geocolor.metrics.chroma import chroma_metrics, false_colour_counts, oracle_mean_ab
 from geocolor.metrics.colour_stats import ab_distances
 from geocolor.metrics.colourfulness import colourfulness, colourfulness_metrics
 from geocolor.metrics.features import FeatureExtractor, default_extractor, distribution_metrics
@@ -42,7 +46,7 @@ from geocolor.types import PathLike
 log = logging.getLogger(__name__)
 
 Predictor = Callable[[torch.Tensor], torch.Tensor]
-BASELINES = ("gray", "mean_color")
+BASELINES = ("gray", "mean_color", "oracle_mean_color")
 METRICS = {
     "psnr": "PSNR in sRGB, dB (higher is better; identical chips are capped at 100 in the mean)",
     "ssim": "SSIM in sRGB (higher is better)",
@@ -51,6 +55,8 @@ METRICS = {
     "ssim_ab": "SSIM on a*b*, data range 220 (higher is better)",
     "colourfulness": "Hasler–Süsstrunk colourfulness M (truth's is given for reference)",
     "colourfulness_diff": "colourfulness minus the truth's (near 0 is best; < 0 is washed out)",
+    "colourfulness_ratio": "colourfulness over the truth's (1 is right; < 0.8 washed out, > 1.25 gaudy)",
+    "false_colour": "share of near-gray truth pixels (C*ab < 10) painted with C*ab > 20 (lower is better; pink roads)",
     "lpips": "LPIPS perceptual distance to the truth (lower is better; AlexNet or VGG, needs its weights on disk)",
 }
 DISTRIBUTION = {
@@ -61,6 +67,7 @@ DISTRIBUTION = {
     "ab_w1": "mean over a* and b* of the Wasserstein-1 distance of pooled pixels to the truth / reference (Lab units)",
     "ab_hist_tv": "total-variation distance of the 2-D a*b* histograms to the truth / reference (0..1)",
     "colourfulness_gap": "mean colourfulness of the outputs minus that of the truth / reference chips",
+    "false_colour_pooled": "false-colour rate over all near-gray truth pixels of all chips together",
 }
 
 
@@ -78,7 +85,9 @@ def score(pred: np.ndarray, truth: np.ndarray | None) -> dict[str, float]:
     """All per-chip metrics of one output (only colourfulness when there is no truth)."""
     if truth is None:
         return colourfulness_metrics(pred, None)
-    return {**pixel_metrics(pred, truth), **lab_metrics(pred, truth), **colourfulness_metrics(pred, truth)}
+    return {
+        **pixel_metrics(pred, truth), **lab_metrics(pred, truth), **colourfulness_metrics(pred, truth), **chroma_metrics(pred, truth)
+    }
 
 
 def padded_predictor(translator: Any) -> Predictor:
@@ -113,13 +122,22 @@ def shape_groups(samples: Sequence[Sample]) -> list[list[Sample]]:
 
 
 def baseline_outputs(samples: Sequence[Sample], ab_mean: tuple[float, float]) -> dict[str, list[np.ndarray]]:
-    out: dict[str, list[np.ndarray]] = {"gray": [], "mean_color": []}
+    """Flat-chroma outputs at each chip's own L*: gray, the training mean colour and (with truth) the oracle."""
+    from geocolor.color import rgb_to_lab
+
+    with_truth = bool(samples) and all(s.truth is not None for s in samples)
+    out: dict[str, list[np.ndarray]] = {"gray": [], "mean_color": [], **({"oracle_mean_color": []} if with_truth else {})}
     for group in shape_groups(samples):
         chips, grays = _colour_inputs(group)
         for name, ab in (("gray", (0.0, 0.0)), ("mean_color", ab_mean)):
             lab = input_lab(chips, grays)
             lab[..., 1], lab[..., 2] = ab
             out[name] += [lab_to_uint8(x) for x in lab]
+        if with_truth:
+            lab = input_lab(chips, grays)
+            for i, s in enumerate(group):
+                lab[i, ..., 1], lab[i, ..., 2] = oracle_mean_ab(np.asarray(rgb_to_lab(s.truth.astype(np.float32) / 255.0)))
+            out["oracle_mean_color"] += [lab_to_uint8(x) for x in lab]
     return out
 
 
@@ -153,7 +171,9 @@ def choose_ab_mean(data: EvalSet, translators: dict[str, Any]) -> tuple[tuple[fl
     return (0.0, 0.0), "no colour data: a*b* = 0"
 
 
-def _number(v: float) -> float | str:
+def _number(v: float) -> float | str | None:
+    if math.isnan(v):
+        return None
     return v if math.isfinite(v) else ("inf" if v > 0 else "-inf")
 
 
@@ -162,11 +182,14 @@ def method_figures(rows: list[dict[str, float]], ids: list[str], kind: str) -> d
     return {"kind": kind, "summary": summarize(rows), "per_chip": per_chip}
 
 
-def model_names(paths: Sequence[PathLike]) -> list[str]:
-    """Unique display names from model file stems (``best``, ``best-2``, ...)."""
+def model_names(paths: Sequence[PathLike], run_names: Sequence[str | None] | None = None) -> list[str]:
+    """Unique display names: each model's run name (from its metadata) when given, else its file stem.
+
+    Clashes get ``-2``, ``-3`` ... (``best``, ``best-2``); baseline names are never reused.
+    """
     names: list[str] = []
-    for p in paths:
-        stem = Path(p).stem
+    for i, p in enumerate(paths):
+        stem = (run_names[i] if run_names and run_names[i] else None) or Path(p).stem
         name, n = stem, 2
         while name in names or name in BASELINES:
             name, n = f"{stem}-{n}", n + 1
@@ -188,6 +211,17 @@ def colour_distribution(outputs: dict[str, list[np.ndarray]], colour: list[np.nd
         "ab_hist_tv": {"status": "ok", "against": source, "values": {n: d["hist_tv"] for n, d in dists.items()}},
         "colourfulness_gap": {"status": "ok", "against": source, "values": gap},
     }
+
+
+def pooled_false_colour(outputs: dict[str, list[np.ndarray]], truths: list[np.ndarray] | None) -> dict[str, Any]:
+    """The false-colour rate of each method over all chips' near-gray truth pixels together."""
+    if truths is None:
+        return {"status": "skipped: needs the truth", "values": {}}
+    values = {}
+    for name, imgs in outputs.items():
+        counts = np.array([false_colour_counts(p, t) for p, t in zip(imgs, truths)], dtype=np.int64).sum(axis=0)
+        values[name] = float(counts[0] / counts[1]) if counts[1] else None
+    return {"status": "ok", "values": {k: v for k, v in values.items() if v is not None}}
 
 
 def add_lpips(rows_by_method: dict[str, list[dict[str, float]]], outputs: dict[str, list[np.ndarray]],
@@ -245,6 +279,7 @@ def evaluate(
         key: {"status": "skipped: no colour truth or --reference to compare with", "values": {}} for key in ("fid", "kid", "is")}
     dist["lpips"] = lpips_entry
     dist.update(colour_distribution(outputs, colour, against))
+    dist["false_colour_pooled"] = pooled_false_colour(outputs, truths)
     truth_imgs = [s.truth for s in data.samples if s.truth is not None]
     figures = {
         "geocolor_version": __version__,
@@ -297,7 +332,9 @@ def run(
     from geocolor.metrics.report import write_report
     from geocolor.models import load
 
-    translators = {name: load(p, device=device) for name, p in zip(model_names(model_paths), model_paths)}
+    loaded = [load(p, device=device) for p in model_paths]
+    run_names = [str((getattr(t, "metadata", None) or {}).get("name") or "") or None for t in loaded]
+    translators = dict(zip(model_names(model_paths, run_names), loaded))
     reason = ""
     if extractor is None:
         extractor, reason = default_extractor(weights_dir)

@@ -33,12 +33,18 @@ def pixel_metrics(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
 
 
 def summarize(rows: list[dict[str, float]]) -> dict[str, float]:
-    """Mean and standard deviation of each metric over chips (infinite PSNRs are capped at 100 dB)."""
+    """Mean and standard deviation of each metric over chips (infinite PSNRs are capped at 100 dB).
+
+    NaN values (a metric a chip cannot have, such as the false-colour rate of a chip without near-gray
+    pixels) are left out; a metric no chip has is left out of the summary.
+    """
     out: dict[str, float] = {}
     for key in rows[0] if rows else []:
         vals = np.array([min(r[key], 100.0) for r in rows], dtype=np.float64)
-        out[key] = float(vals.mean())
-        out[f"{key}_std"] = float(vals.std())
+        vals = vals[~np.isnan(vals)]
+        if len(vals):
+            out[key] = float(vals.mean())
+            out[f"{key}_std"] = float(vals.std())
     return out
 
 

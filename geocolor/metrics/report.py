@@ -25,7 +25,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TABLE_METRICS = ("psnr", "ssim", "delta_e2000", "psnr_ab", "ssim_ab", "colourfulness", "colourfulness_diff", "lpips")
+TABLE_METRICS = (
+    "psnr", "ssim", "delta_e2000", "psnr_ab", "ssim_ab", "false_colour", "colourfulness", "colourfulness_diff",
+    "colourfulness_ratio", "lpips",
+)
 GAP = 4
 
 
@@ -103,8 +106,12 @@ def box_plots(figures: dict[str, Any]) -> bytes | None:
     if not metrics:
         return None
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 3.6), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
+    cols = min(4, len(metrics))
+    rows = -(-len(metrics) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.8 * rows), squeeze=False)
+    for ax in axes.flat[len(metrics):]:
+        ax.set_visible(False)
+    for ax, metric in zip(axes.flat, metrics):
         data, labels = [], []
         for name, d in methods.items():
             vals = [r[metric] for r in d["per_chip"] if isinstance(r.get(metric), float)]
@@ -112,8 +119,8 @@ def box_plots(figures: dict[str, Any]) -> bytes | None:
                 data.append(vals)
                 labels.append(name)
         ax.boxplot(data)
-        ax.set_xticks(range(1, len(labels) + 1), labels, rotation=30, ha="right", fontsize=8)
-        ax.set_title(metric, fontsize=9)
+        ax.set_xticks(range(1, len(labels) + 1), labels, rotation=30, ha="right", fontsize=10)
+        ax.set_title(metric, fontsize=13)
     fig.tight_layout()
     return _fig_png(fig)
 

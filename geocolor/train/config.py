@@ -28,6 +28,7 @@ class SourceConfig:
     holdout: str = "none"  # "right:0.3", "bottom:0.25", "left:..", "top:..", or "none"
     split: str = "both"  # "both" (train + holdout test), "train" or "test"
     style: str | None = None  # stylecolor: the named style (look) this source's colours stand for
+    group: str | None = None  # the catalogue source this file belongs to (reports, provenance)
 
 
 @dataclass
@@ -45,6 +46,12 @@ class DataConfig:
     batch_size: int = 8
     gap: int = 16  # pixels between the training area and the held-out area
     augment: bool = True
+    # a leave-source-out catalogue (pipelines/quality/catalog.yaml): its train sources are added to
+    # ``sources`` at every ground sample distance in ``gsds`` (metres), its val sources are held out
+    catalog: str | None = None
+    gsds: list[float] = field(default_factory=lambda: [0.1, 0.2, 0.4, 0.8, 1.6, 3.2])
+    catalog_skip: list[str] = field(default_factory=list)  # catalogue train sources not to add (listed in ``sources`` instead)
+    film_prob: float = 0.0  # chance a training crop's gray input is film-degraded (geocolor.dataset.film)
 
 
 @dataclass
@@ -87,6 +94,7 @@ class ModelConfig:
 class LossConfig:
     gan_mode: str = "vanilla"  # vanilla, lsgan, wgangp or hinge
     lambda_l1: float = 100.0
+    lambda_gan: float = 1.0  # pix2pix: weight of the generator's GAN term (0: L1 only, no discriminator updates)
     lambda_gp: float = 10.0  # WGAN-GP gradient penalty weight
     lambda_a: float = 10.0  # cyclegan: cycle L1 weight gray -> colour -> gray
     lambda_b: float = 10.0  # cyclegan: cycle L1 weight colour -> gray -> colour
@@ -234,6 +242,11 @@ def config_from_dict(tree: dict[str, Any], overrides: list[str] | None = None) -
 
 
 def load_config(path: PathLike, overrides: list[str] | None = None) -> TrainConfig:
+    return config_from_dict(read_config_tree(path), overrides)
+
+
+def read_config_tree(path: PathLike) -> dict[str, Any]:
+    """The YAML mapping of a training config file (a pipeline's ``stage:`` key dropped), not yet checked."""
     import yaml
 
     try:
@@ -247,7 +260,7 @@ def load_config(path: PathLike, overrides: list[str] | None = None) -> TrainConf
     if not isinstance(tree, dict):
         raise ConfigError(f"{path} must hold a mapping at the top level")
     tree.pop("stage", None)
-    return config_from_dict(tree, overrides)
+    return tree
 
 
 LR_POLICIES = ("linear", "constant", "step", "cosine", "plateau")
@@ -273,7 +286,11 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError(f"unknown optim.policy {cfg.optim.policy!r}; choose one of {', '.join(LR_POLICIES)}")
     if cfg.data.tile % tile_multiple(cfg.model.generator):
         raise ConfigError(f"data.tile {cfg.data.tile} must be a multiple of {tile_multiple(cfg.model.generator)} for {cfg.model.generator}")
-    if not cfg.data.sources and not cfg.data.dataset:
+    if not 0.0 <= cfg.data.film_prob <= 1.0:
+        raise ConfigError(f"data.film_prob must be in [0, 1], got {cfg.data.film_prob}")
+    if cfg.data.catalog and (not cfg.data.gsds or min(cfg.data.gsds) <= 0):
+        raise ConfigError("data.gsds must list positive ground sample distances in metres")
+    if not cfg.data.sources and not cfg.data.dataset and not cfg.data.catalog:
         raise ConfigError("no training data: set data.dataset (a geocolor dataset folder) or data.sources (colour rasters)")
     if cfg.steps <= 0 or cfg.data.batch_size <= 0:
         raise ConfigError("steps and data.batch_size must be positive")

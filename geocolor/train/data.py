@@ -50,7 +50,8 @@ def read_rgb(src: SourceConfig) -> np.ndarray:
             rgb = ds.read(src.bands)
             if rgb.dtype != np.uint8:
                 raise InputError(f"{src.path}: training sources must be 8-bit colour, got {rgb.dtype}")
-            mask = ds.dataset_mask() if ds.nodata is not None or ds.count == 4 else None
+            all_valid = all(rasterio.enums.MaskFlags.all_valid in flags for flags in ds.mask_flag_enums)
+            mask = None if all_valid else ds.dataset_mask()
     except rasterio.errors.RasterioIOError as e:
         raise InputError(f"cannot read training source {src.path}: {e}") from None
     rgb = np.ascontiguousarray(rgb.transpose(1, 2, 0))
@@ -111,14 +112,17 @@ class ChipData:
         self.summary: list[dict[str, object]] = []
         self.last_sources: list[str] | None = None  # the sources of the last sampled batch (None: a built dataset)
         t = cfg.tile
+        self.provenance: list[dict[str, Any]] | None = None
         if cfg.dataset:
             self._load_dataset(cfg.dataset, seed)
-        for src in cfg.sources:
+        for src in [*cfg.sources, *self._catalog_sources()]:
             full = read_rgb(src)
             for scale in src.scales:
                 img = _rescale(full, scale)
                 h, w = img.shape[:2]
                 train_box, test_box = _split_regions(h, w, src.holdout, cfg.gap)
+                if src.split == "test" and test_box is None:
+                    test_box = (0, h, 0, w)
                 name = f"{src.path.rsplit('/', 1)[-1]}@{scale:g}"
                 if src.split in ("both", "train"):
                     box = (0, h, 0, w) if src.split == "train" and test_box is None else train_box
@@ -129,12 +133,44 @@ class ChipData:
                         log.warning("%s: training area %dx%d is smaller than the tile; skipped", name, r.row1 - r.row0, r.col1 - r.col0)
                 if test_box is not None and src.split in ("both", "test"):
                     self._grid_chips(img, test_box, name)
-                self.summary.append({"source": name, "pixels": h * w, "train_box": train_box, "test_box": test_box})
+                if src.group is None:
+                    self.summary.append({"source": name, "pixels": h * w, "train_box": train_box, "test_box": test_box})
+                else:
+                    self._count_group(src, scale, h * w)
         if not self.train and self.paired is None:
             raise ConfigError("no training area is at least one tile in size; lower data.tile or add sources")
         weights = np.array([r.weight for r in self.train] or [1.0], dtype=np.float64)
         self.probs = weights / weights.sum()
         self.rng = np.random.default_rng(seed)
+
+    def _count_group(self, src: SourceConfig, scale: float, pixels: int) -> None:
+        """One summary line per catalogue source (not per file): files, pixels, scales, split."""
+        for entry in self.summary:
+            if entry.get("source") == src.group:
+                break
+        else:
+            entry = {"source": src.group, "split": src.split, "files": 0, "pixels": 0, "scales": []}
+            self.summary.append(entry)
+        entry["pixels"] += pixels
+        if scale == src.scales[0]:
+            entry["files"] += 1
+        if scale not in entry["scales"]:
+            entry["scales"] = sorted([*entry["scales"], scale], reverse=True)
+
+    def _catalog_sources(self) -> list[SourceConfig]:
+        """The catalogue's train sources at every gsd, and its val sources as held-out chips."""
+        if not self.cfg.catalog:
+            return []
+        from geocolor.quality.catalog import held_out_sources, load_catalog, provenance, training_sources
+
+        cat = load_catalog(self.cfg.catalog)
+        unknown = set(self.cfg.catalog_skip) - {s.name for s in cat.sources}
+        if unknown:
+            raise ConfigError(f"data.catalog_skip names no source of {self.cfg.catalog}: {', '.join(sorted(unknown))}")
+        self.provenance = [p for p in provenance(cat, ("train", "val")) if p["source"] not in self.cfg.catalog_skip]
+        entries = training_sources(cat, self.cfg.gsds, self.cfg.tile) + held_out_sources(cat, ("val",))
+        entries = [e for e in entries if e["group"] not in self.cfg.catalog_skip]
+        return [SourceConfig(**e) for e in entries]
 
     def _load_dataset(self, root: str, seed: int) -> None:
         from geocolor.dataset.loader import PairedChips
@@ -164,7 +200,23 @@ class ChipData:
         """A training batch as (gray input or None, colour target)."""
         if self.paired is not None:
             return self.paired.sample_batch(self.cfg.batch_size, augment=self.cfg.augment)
-        return None, self.sample_batch()
+        colour = self.sample_batch()
+        if self.cfg.film_prob <= 0:
+            return None, colour
+        return self._film_grays(colour), colour
+
+    def _film_grays(self, colour: np.ndarray) -> np.ndarray:
+        """The crops' L* gray, each film-degraded with probability ``film_prob`` (seeded by the sampler)."""
+        from geocolor.dataset.config import FilmConfig
+        from geocolor.dataset.film import degrade
+        from geocolor.dataset.gray import lstar_gray
+
+        film = FilmConfig()
+        grays = np.stack([lstar_gray(c) for c in colour])
+        for i in range(len(grays)):
+            if self.rng.random() < self.cfg.film_prob:
+                grays[i] = degrade(grays[i], film, int(self.rng.integers(2**31)), "crop")
+        return grays
 
     def _grid_chips(self, img: np.ndarray, box: tuple[int, int, int, int], name: str) -> None:
         t = self.cfg.tile

@@ -110,12 +110,16 @@ class Pix2Pix:
         self.D.train()
         with amp.autocast():
             fake = self.nets["G"].train(inp)
-        losses = self._discriminator_step(inp, fake, target)
+        lambda_gan = self.cfg.loss.lambda_gan
+        losses = self._discriminator_step(inp, fake, target) if lambda_gan > 0 else {}
         self.D.requires_grad_(False)
         self.opt_G.zero_grad(set_to_none=True)
-        with amp.autocast():
-            pred = self.nets["D"].frozen(torch.cat([inp, fake], 1))
-        loss_g_gan = self.gan(pred.float(), True, False)
+        if lambda_gan > 0:
+            with amp.autocast():
+                pred = self.nets["D"].frozen(torch.cat([inp, fake], 1))
+            loss_g_gan = self.gan(pred.float(), True, False) * lambda_gan
+        else:
+            loss_g_gan = torch.zeros((), device=fake.device)
         loss_g_l1 = F.l1_loss(fake.float(), target) * self.cfg.loss.lambda_l1
         amp.backward(loss_g_gan + loss_g_l1)
         amp.step(self.opt_G)

@@ -17,7 +17,9 @@ import math
 import os
 import platform
 import shutil
+import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +81,7 @@ class Trainer:
         self.cfg = cfg
         self.overwrite = overwrite
         self._d_low_streak = 0  # consecutive logs where the discriminator wins
+        self._text_progress: tuple[float, int] | None = None  # (time, step) of the last plain-text progress line
         self.dir = cfg.run_dir
         self.ckpt = self.dir / "checkpoint.pt"
         if self.ckpt.exists() and not resume:
@@ -214,6 +217,7 @@ class Trainer:
                     {k: (list(v) if isinstance(v, tuple) else v) for k, v in s.items()} for s in self.data.summary
                 ],
                 "n_test_chips": len(self.data.test_chips),
+                **({"catalog": self.data.provenance} if getattr(self.data, "provenance", None) else {}),
                 "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
                 "geocolor": __version__,
                 "torch": torch.__version__,
@@ -278,10 +282,25 @@ class Trainer:
         lrs = {"lr": current_lr(self.model.opt_G), "lr_d": current_lr(self.model.opt_D)}
         append_csv(self.dir / "losses.csv", {"step": self.step, **{k: round(v, 5) for k, v in losses.items()}, **lrs})
         bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()})
+        self._plain_progress(losses)
         if self.scalars is not None:
             self.scalars.add("loss", losses, self.step)
             self.scalars.add("lr", lrs, self.step)
         self._warn_if_discriminator_wins(losses)
+
+    def _plain_progress(self, losses: dict[str, float], every_s: float = 30.0) -> None:
+        """Without a terminal (nohup, a cluster job) the bar is off: print a line every ``every_s`` seconds."""
+        if not self.show_progress or sys.stderr.isatty():
+            return
+        now = time.monotonic()
+        if self._text_progress is None:
+            self._text_progress = (now, self.step)
+            return
+        t0, s0 = self._text_progress
+        if now - t0 >= every_s or self.step == self.cfg.steps:
+            batch = self.cfg.data.batch_size * self.rank.world
+            print(progress_line(self.step, self.cfg.steps, losses, now - t0, self.step - s0, batch), file=sys.stderr, flush=True)
+            self._text_progress = (now, self.step)
 
     def _training_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Network input and target; for an unpaired model (CycleGAN) drawn from independent chips."""
@@ -355,6 +374,15 @@ def check_performance_support(cfg: TrainConfig, model_cls: type, world: int) -> 
     if asked:
         supported = ", ".join(sorted(n for n, c in MODELS.items() if getattr(c, "performance_options", False)))
         raise ConfigError(f"model {cfg.model.model} does not support {' or '.join(asked)} yet ({supported} do)")
+
+
+def progress_line(step: int, total: int, losses: dict[str, float], seconds: float, steps: int, batch: int) -> str:
+    """``step 1200/9000  g_l1 4.21 ...  9.8 img/s  ETA 1h 03m`` from the pace of the last ``steps`` steps."""
+    rate = steps / seconds if seconds > 0 else 0.0
+    eta = (total - step) / rate if rate > 0 else math.inf
+    eta_text = "?" if not math.isfinite(eta) else f"{int(eta // 3600)}h {int(eta % 3600 // 60):02d}m"
+    figures = "  ".join(f"{k} {v:.3f}" for k, v in losses.items())
+    return f"step {step}/{total}  {figures}  {rate * batch:.1f} img/s  ETA {eta_text}"
 
 
 def adversarial_balance(losses: dict[str, float]) -> tuple[float, float] | None:

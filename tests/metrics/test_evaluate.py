@@ -40,13 +40,18 @@ def test_evaluate_library_baselines_and_figures(dataset, tiny):
     data = load_dataset(dataset, "test")
     result = evaluate(data, {"tiny": load(tiny, device="cpu")})
     fig = result.figures
-    assert set(fig["methods"]) == {"gray", "mean_color", "tiny"}
+    assert set(fig["methods"]) == {"gray", "mean_color", "oracle_mean_color", "tiny"}
     n = fig["n_chips"]
     assert n == len(data.samples) >= 2
     for d in fig["methods"].values():
         assert len(d["per_chip"]) == n
-        for key in ("psnr", "ssim", "delta_e2000", "psnr_ab", "ssim_ab", "colourfulness", "colourfulness_diff"):
+        for key in ("psnr", "ssim", "delta_e2000", "psnr_ab", "ssim_ab", "colourfulness", "colourfulness_diff",
+                    "colourfulness_ratio"):
             assert key in d["summary"] and f"{key}_std" in d["summary"]
+    assert fig["methods"]["gray"]["summary"].get("false_colour", 0.0) == 0.0  # gray paints nothing
+    oracle, train_mean = fig["methods"]["oracle_mean_color"]["summary"], fig["methods"]["mean_color"]["summary"]
+    assert oracle["delta_e2000"] <= train_mean["delta_e2000"] + 1e-9  # each chip's own mean colour is the better flat guess
+    assert set(fig["distribution"]["false_colour_pooled"]["values"]) <= set(fig["methods"])
     assert fig["methods"]["gray"]["summary"]["colourfulness"] < 0.5  # a*b* = 0 is gray up to rounding
     assert fig["methods"]["gray"]["summary"]["colourfulness_diff"] == pytest.approx(
         fig["methods"]["gray"]["summary"]["colourfulness"] - fig["truth"]["colourfulness"], abs=1e-6)
@@ -65,6 +70,7 @@ def test_json_is_atomic_and_strict(tmp_path):
 
 def test_model_names_unique():
     assert model_names(["a/best.pt", "b/best.pt", "gray.pt"]) == ["best", "best-2", "gray-2"]
+    assert model_names(["a/best.pt", "b/best.pt", "c/best.pt"], ["unet", None, "unet"]) == ["unet", "best", "unet-2"]
 
 
 def test_cli_two_models_with_run_folder(dataset, tiny, tmp_path, monkeypatch):

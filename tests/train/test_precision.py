@@ -114,8 +114,8 @@ def test_fp16_on_gpu_scales_the_loss_and_checkpoints_the_scaler(tmp_path):
 @pytest.mark.parametrize("model", ["stylecolor", "inpaint", "cut", "bicyclegan"])
 def test_models_without_precision_support_refuse_amp_and_ddp_instead_of_ignoring_them(model):
     from geocolor.train.config import config_from_dict
-    from geocolor.train.trainer import check_performance_support
     from geocolor.train.models import MODELS
+    from geocolor.train.trainer import check_performance_support
 
     tree = {"data": {"tile": 256, "sources": [{"path": "unused.tif"}]},
             "model": {"model": model, "color_space": "rgb" if model == "cut" else "lab",

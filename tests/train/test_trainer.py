@@ -99,3 +99,31 @@ def test_trains_from_a_built_dataset_with_degraded_inputs(tmp_path):
     meta = load(run / "best.pt", device="cpu").metadata
     assert meta["evaluation"]["n_chips"] > 0
     assert meta["training"]["sources"][0]["train_chips"] > 0
+
+
+def test_train_data_dir_needs_no_config_and_config_is_positional(tmp_path):
+    """``geocolor train --data DIR`` trains with the default recipe, tile and generator from the chips."""
+    data = tmp_path / "ds"
+    r = CliRunner().invoke(cli, ["-q", "dataset", str(shared("naip/m_4709963_se_14_1_20090818.tif")), str(data),
+                                 "--bands", "1,2,3", "--size", "128", "--split", "0.8,0.1,0.1", "--preview", "0"])
+    assert r.exit_code == 0, r.output
+    common = ["--steps", "2", "--out-dir", str(tmp_path / "runs"), "--set", "model.ngf=8", "--set", "model.ndf=8",
+              "--set", "eval_every=2", "--set", "data.batch_size=2"]
+    r = CliRunner().invoke(cli, ["-q", "train", "--data", str(data), *common])
+    assert r.exit_code == 0, r.output
+    meta = load(tmp_path / "runs" / "ds" / "last.pt", device="cpu").metadata
+    assert meta["tile_size"] == 128 and meta["architecture"]["generator"] == "unet_128"  # followed the 128 px chips
+    # a config given as an argument, with --data: its settings, the dataset's tile and a fitting generator
+    r = CliRunner().invoke(cli, ["-q", "train", str(tiny_config(tmp_path)), "--data", str(data), *common, "--name", "cfg"])
+    assert r.exit_code == 0, r.output
+    assert load(tmp_path / "runs" / "cfg" / "last.pt", device="cpu").metadata["tile_size"] == 128
+    r = CliRunner().invoke(cli, ["-q", "train"])
+    assert r.exit_code != 0 and "give a config" in r.output
+
+
+def test_progress_line_for_logs_without_a_terminal():
+    from geocolor.train.trainer import progress_line
+
+    line = progress_line(1000, 9000, {"g_l1": 4.2, "d_real": 0.5}, seconds=100.0, steps=125, batch=8)
+    assert line == "step 1000/9000  g_l1 4.200  d_real 0.500  10.0 img/s  ETA 1h 46m"  # 8000 steps at 1.25 steps/s
+    assert progress_line(5, 10, {}, seconds=0.0, steps=0, batch=8).endswith("ETA ?")
