@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import statistics
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rasterio.crs import CRS
@@ -134,7 +135,7 @@ def _weights(cfg: DatasetConfig, sources: list[Source], windows: list[list[ChipW
 
 
 def _check_expected(expected: Counter[str | None], wanted: list[str], boxes: list[Box], block: float, unit: str,
-                    strict: bool) -> None:
+                    strict: bool, auto: bool = False) -> None:
     """Refuse (``strict``) or warn about a wanted split that would receive no chip."""
     empty = [s for s in wanted if not expected[s]]
     log.info("split: blocks of %g %s; expected chips %s", block, unit, {k or "dropped at borders": v for k, v in expected.items()})
@@ -145,9 +146,15 @@ def _check_expected(expected: Counter[str | None], wanted: list[str], boxes: lis
         return
     width = max(b[2] for b in boxes) - min(b[0] for b in boxes)
     height = max(b[3] for b in boxes) - min(b[1] for b in boxes)
+    if auto:
+        raise InputError(
+            f"the area ({width:.0f} x {height:.0f} {unit}) is too small to give {', '.join(empty)} a chip with blocks of "
+            f"{AUTO_BLOCK_WIDTHS[-1]} to {AUTO_BLOCK_WIDTHS[0]} chip widths; add area, lower --size, or change --split "
+            "(1,0,0 puts all in train)"
+        )
     raise InputError(
         f"blocks of {block:g} {unit} leave no chip for {', '.join(empty)} in an area of {width:.0f} x {height:.0f} {unit}; "
-        "lower --block-size (blocks should still be several chips wide) or change --split (1,0,0 puts all in train)"
+        "leave --block-size out (geocolor then picks one that works) or change --split (1,0,0 puts all in train)"
     )
 
 
@@ -170,14 +177,37 @@ def make_plan(cfg: DatasetConfig, sources: list[Source], strict: bool = True) ->
         return plan
     boxes = {cw.id: plan.box_of(cw) for wins in windows for cw in wins}
     chip_width = statistics.median(b[2] - b[0] for b in boxes.values())
-    if strict:
-        block = cfg.block_size or 10 * chip_width
-        gap = cfg.split_gap if cfg.split_gap is not None else 0.5 * chip_width
-    else:  # real photos: an unpaired domain without targets to leak; small blocks so small photos still split
-        block, gap = 3 * chip_width, 0.0
     weights = _weights(cfg, sources, windows)
     items = [(plan.namespace(sources[cw.source]), boxes[cw.id], weights[cw.id]) for wins in windows for cw in wins]
-    plan.blocks = plan_blocks(items, block, gap, fractions, cfg.seed)
-    expected = Counter(plan.split_of(cw) for wins in windows for cw in wins if weights[cw.id] > 0)
-    _check_expected(expected, wanted, list(boxes.values()), block, frame.unit, strict)
+
+    def expected_for(block: float, gap: float) -> Counter[str | None]:
+        plan.blocks = plan_blocks(items, block, gap, fractions, cfg.seed)
+        return Counter(plan.split_of(cw) for wins in windows for cw in wins if weights[cw.id] > 0)
+
+    if not strict:  # real photos: an unpaired domain without targets to leak; small blocks so small photos still split
+        block, gap = 3 * chip_width, 0.0
+    else:
+        gap = cfg.split_gap if cfg.split_gap is not None else 0.5 * chip_width
+        block = cfg.block_size or auto_block_size(lambda b: expected_for(b, gap), wanted, chip_width, frame.unit)
+    expected = expected_for(block, gap)
+    _check_expected(expected, wanted, list(boxes.values()), block, frame.unit, strict, auto=strict and not cfg.block_size)
     return plan
+
+
+AUTO_BLOCK_WIDTHS = (10, 8, 6, 5, 4, 3, 2)  # chip widths tried, largest first (larger blocks: fewer chips lost at borders)
+
+
+def auto_block_size(expected_for: Callable[[float], Counter[str | None]], wanted: list[str], chip_width: float,
+                    unit: str) -> float:
+    """The largest block (in chip widths, ``AUTO_BLOCK_WIDTHS``) that gives every wanted split a chip.
+
+    Falls back to 10 chip widths when none does (the caller then says which split stays empty).
+    """
+    for n in AUTO_BLOCK_WIDTHS:
+        expected = expected_for(n * chip_width)
+        if all(expected[s] for s in wanted):
+            if n != AUTO_BLOCK_WIDTHS[0]:
+                log.warning("split: blocks of %g %s (%d chip widths) so that %s all get chips; set --block-size to choose",
+                            n * chip_width, unit, n, ", ".join(wanted))
+            return n * chip_width
+    return AUTO_BLOCK_WIDTHS[0] * chip_width

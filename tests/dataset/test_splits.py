@@ -119,6 +119,26 @@ def test_same_place_in_two_years_lands_in_one_split(naip, tmp_path):
 
 
 def test_blocks_too_big_for_the_area_say_what_to_do(naip, tmp_path):
-    with pytest.raises(InputError, match="lower --block-size"):
+    with pytest.raises(InputError, match="leave --block-size out"):
         build(naip, tmp_path / "ds", block_size=100000.0)
     assert not (tmp_path / "ds").exists()  # refused before anything was written
+
+
+def test_default_block_size_shrinks_until_every_split_gets_chips(naip, tmp_path, caplog):
+    """A small area where 10-chip blocks leave val/test empty: the default picks smaller blocks and says so."""
+    import rasterio
+    from rasterio.windows import Window
+
+    small = tmp_path / "small.tif"
+    with rasterio.open(naip) as ds:
+        profile = {**ds.profile, "width": 400, "height": 400, "transform": ds.window_transform(Window(0, 0, 400, 400))}
+        with rasterio.open(small, "w", **profile) as dst:
+            dst.write(ds.read(window=Window(0, 0, 400, 400)))
+    with pytest.raises(InputError, match="leave --block-size out"):  # 10 chip widths: 640 px blocks, one split only
+        build(small, tmp_path / "fixed", size=64, block_size=10 * 64 * 5.0, split=[0.8, 0.1, 0.1], degrade="none")
+    with caplog.at_level("WARNING"):
+        result = build(small, tmp_path / "auto", size=64, split=[0.8, 0.1, 0.1], degrade="none")
+    assert all(result.counts[s] > 0 for s in ("train", "val", "test")), result.counts
+    assert "chip widths) so that train, val, test all get chips" in caplog.text
+    with pytest.raises(InputError, match="too small to give"):  # 2 x 1 chips cannot make three splits
+        build(small, tmp_path / "tiny", size=200, split=[0.5, 0.25, 0.25], degrade="none")

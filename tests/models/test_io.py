@@ -88,3 +88,31 @@ def test_shipped_default_model_is_small_trained_and_beats_baselines(default_mode
         assert ev["model"]["psnr"] > ev[baseline]["psnr"], baseline
         assert ev["model"]["delta_e2000"] < ev[baseline]["delta_e2000"], baseline
     assert meta["training"]["steps"] >= 500
+
+
+def test_info_prints_a_short_summary_and_json_on_request(default_model):
+    import json
+
+    from click.testing import CliRunner
+
+    from geocolor.cli import cli
+
+    r = CliRunner().invoke(cli, ["info", str(default_model)])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert len(lines) < 40 and lines[1].startswith("model: ") and "--json" in lines[-1]
+    assert any(line.startswith("evaluation") for line in lines)
+    r = CliRunner().invoke(cli, ["info", "--json", str(default_model)])
+    assert json.loads(r.output)["tile_size"] == 256
+
+
+def test_info_lists_the_style_models_named_styles():
+    from click.testing import CliRunner
+
+    from geocolor.cli import cli
+    from geocolor.models import STYLE_MODEL
+
+    r = CliRunner().invoke(cli, ["info", str(STYLE_MODEL)])
+    assert r.exit_code == 0, r.output
+    named = next(line for line in r.output.splitlines() if line.startswith("named styles"))
+    assert "naip_2020" in named and "neon_forest" in named
