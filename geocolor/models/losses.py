@@ -53,10 +53,13 @@ def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, 
     """WGAN-GP: ``weight * E[(||grad D(x_hat)||_2 - 1)^2]`` at random interpolates x_hat of real and fake.
 
     ``real`` and ``fake`` are whole discriminator inputs (condition and image concatenated); one
-    interpolation factor is drawn per sample. The result is differentiable w.r.t. the critic.
+    interpolation factor is drawn per sample. A PatchGAN critic scores patches; its score of a sample
+    is the mean over patches, as the Wasserstein loss uses it, so the penalty is on the gradient of
+    that mean (the gradient of the patch sum would be hundreds of times too large). The result is
+    differentiable w.r.t. the critic.
     """
     alpha = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
     mixed = (alpha * real.detach() + (1.0 - alpha) * fake.detach()).requires_grad_(True)
-    scores = critic(mixed)
+    scores = critic(mixed).flatten(1).mean(dim=1)  # one score per sample
     (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
     return weight * ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()

@@ -73,11 +73,19 @@ def test_gradient_penalty_is_zero_for_unit_gradient_and_positive_otherwise():
     unit = nn.Conv2d(3, 1, 1, bias=False)
     with torch.no_grad():
         unit.weight.zero_()
-        unit.weight[0, 0] = 1.0 / 8  # d(sum)/dx has norm 1 over the 64 pixels of channel 0
+        unit.weight[0, 0] = 8.0  # the per-sample score is the mean of 64 patches: d(score)/dx = 8/64 on 64 pixels, norm 1
     assert gradient_penalty(unit, real, fake).item() == pytest.approx(0.0, abs=1e-6)
     steep = nn.Conv2d(3, 1, 1)
     gp = gradient_penalty(steep, real, fake, weight=10.0)
     assert gp.item() > 0 and gp.requires_grad
+
+
+def test_gradient_penalty_on_a_known_gradient_norm():
+    """A critic whose patch map is its input: each sample's score is the mean of its n values, gradient norm 1/sqrt(n)."""
+    real, fake = torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)
+    n = 3 * 8 * 8
+    gp = gradient_penalty(nn.Identity(), real, fake, weight=10.0)
+    assert gp.item() == pytest.approx(10.0 * (1.0 / n**0.5 - 1.0) ** 2, rel=1e-5)  # < 10 whatever the patch count
 
 
 def test_rgb_encoding_round_trips_a_colour():

@@ -36,9 +36,11 @@ def test_sweep_trains_tabulates_skips_and_resumes(tmp_path):
     broken = tmp_path / "broken.yaml"
     broken.write_text(yaml.safe_dump(broken_tree))
     out = tmp_path / "sweep"
-    args = ["-q", "sweep", str(a), str(b), str(broken), "--out", str(out), "--set", "steps=2", "--set", "eval_every=2"]
+    args = ["-q", "sweep", str(a), str(b), str(broken), "--out", str(out), "--set", "steps=2", "--set", "eval_every=2",
+            "--device", "cpu"]
     r = CliRunner().invoke(cli, args)
     assert r.exit_code == 1 and "1 of 3 runs failed (broken)" in str(r.exception)
+    assert yaml.safe_load((out / "unet_small" / "config.yaml").read_text())["device"] == "cpu"
     rows = read_rows(out / "results.csv")
     assert [row["status"] for row in rows][:2] == ["trained", "trained"] and rows[2]["run"] == "broken"
     assert rows[2]["status"].startswith("failed: cannot read training source")

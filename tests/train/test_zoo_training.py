@@ -176,3 +176,24 @@ def test_ablation_configs_load_and_share_the_default_data(path):
     cfg = load_config(path)
     assert cfg.name == path.stem and cfg.steps <= 500 and cfg.export is None
     assert cfg.data == default.data
+
+
+def _differences(a: object, b: object, prefix: str = "") -> set[str]:
+    import dataclasses
+
+    if dataclasses.is_dataclass(a):
+        return {d for f in dataclasses.fields(a) for d in _differences(getattr(a, f.name), getattr(b, f.name), f"{prefix}{f.name}.")}
+    return set() if a == b else {prefix.rstrip(".")}
+
+
+@pytest.mark.parametrize(
+    "a, b, changed",
+    [
+        ("unet_lab", "unet_ngf48", {"model.ngf"}),
+        ("cyclegan_resnet9", "cyclegan_resnet9_rgb", {"model.color_space"}),
+        ("cyclegan_resnet9_rgb", "cyclegan_resnet9_rgb_identity", {"loss.lambda_identity"}),
+    ],
+)
+def test_each_ablation_changes_one_thing(a, b, changed):
+    root = Path(__file__).resolve().parents[2] / "pipelines" / "ablations"
+    assert _differences(load_config(root / f"{a}.yaml"), load_config(root / f"{b}.yaml")) == {"name", *changed}
