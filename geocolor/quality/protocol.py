@@ -7,7 +7,10 @@ crops from their own L* (kept, as mosaic keeps it) and is scored against the tru
 - ``gray``: a*b* = 0;
 - ``oracle_mean_color``: each crop's own mean a*b* (a flat image of the truth's mean colour);
 - ``training_mean_color``: the training data's mean a*b* (from the first model's metadata);
-- one entry per model file.
+- one entry per model file;
+- ``<model>+ref``: the model's colours palette-matched (as ``mosaic --style REF`` does) to the true
+  colours of the *other* crops of the same source: what a user gets by giving a modern colour
+  orthophoto of the surrounding area as the style reference; the crop's own colours are never used.
 
 Figures per source: mean PSNR, SSIM and CIEDE2000 over crops; the false-colour rate pooled over the
 crops' near-gray pixels; the colourfulness ratio (mean output colourfulness over the truth's). Each
@@ -132,6 +135,28 @@ def model_colour(translator: Any) -> Callable[[Crop], np.ndarray]:
     return lambda crop: predict_chips(predict, [crop.truth])[0]
 
 
+def _ab(rgb: np.ndarray) -> np.ndarray:
+    from geocolor.color import rgb_to_lab
+
+    return np.asarray(rgb_to_lab(rgb.astype(np.float32) / 255.0))
+
+
+def reference_matched(outputs: Sequence[np.ndarray], crops: Sequence[Crop]) -> list[np.ndarray]:
+    """Each output palette-matched to the pooled true a*b* of all the other crops (leave-one-out reference)."""
+    from geocolor.style.palette import ab_moments, apply_to_lab, matching_transform, pool_moments
+    from geocolor.train.evaluation import lab_to_uint8
+
+    truth = [ab_moments(_ab(c.truth)[..., 1:]) for c in crops]
+    out = []
+    for i, (pred, crop) in enumerate(zip(outputs, crops)):
+        lab = _ab(pred)
+        a, b = matching_transform(ab_moments(lab[..., 1:]), pool_moments([m for j, m in enumerate(truth) if j != i]))
+        matched = apply_to_lab(lab, a, b)
+        matched[..., 0] = _ab(crop.truth)[..., 0]
+        out.append(lab_to_uint8(matched))
+    return out
+
+
 def figures_of(outputs: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -> dict[str, float]:
     """A method's figures on one source: per-crop means, pooled false colour, colourfulness ratio."""
     rows = [pixel_metrics(o, t) for o, t in zip(outputs, truths)]
@@ -195,6 +220,10 @@ def evaluate_sources(
         for name, colour in colourers.items():
             res.outputs[name] = [colour(c) for c in crops]
             res.figures[name] = figures_of(res.outputs[name], truths)
+        if len(crops) > 1:
+            for name in models:
+                res.outputs[f"{name}+ref"] = reference_matched(res.outputs[name], crops)
+                res.figures[f"{name}+ref"] = figures_of(res.outputs[f"{name}+ref"], truths)
         results.append(res)
     return results
 
@@ -216,7 +245,7 @@ def source_table(res: SourceResult, models: Sequence[str]) -> str:
     ]
     for name, f in res.figures.items():
         met = ""
-        if name in models:
+        if name in models or name.removesuffix("+ref") in models:
             ok = targets_met(f, oracle)
             met = f"{sum(ok.values())}/4" + (" (" + ", ".join(k for k, v in ok.items() if not v) + " missed)" if not all(ok.values()) else "")
         lines.append(
@@ -224,6 +253,12 @@ def source_table(res: SourceResult, models: Sequence[str]) -> str:
             f"| {_fmt(f['colourfulness_ratio'])} | {met} |"
         )
     return "\n".join(lines)
+
+
+def judged(results: Sequence[SourceResult], models: Sequence[str]) -> list[str]:
+    """The judged rows: each model and, where computed, its reference-matched variant."""
+    names = list(results[0].figures) if results else []
+    return [n for n in names if n.removesuffix("+ref") in models]
 
 
 def summary_table(results: Sequence[SourceResult], model: str) -> str:
@@ -255,7 +290,8 @@ def to_json(results: Sequence[SourceResult], models: Sequence[str]) -> dict[str,
                 "gsd_m": r.source.gsd,
                 "crops": [c.id for c in r.crops],
                 "figures": {k: clean(v) for k, v in r.figures.items()},
-                "targets_met": {m: targets_met(r.figures[m], r.figures["oracle_mean_color"]) for m in models},
+                "targets_met": {m: targets_met(r.figures[m], r.figures["oracle_mean_color"])
+                                for m in r.figures if m.removesuffix("+ref") in models},
             }
             for r in results
         ],

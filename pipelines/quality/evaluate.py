@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE.parents[1]))
 
 from geocolor.models import load  # noqa: E402
 from geocolor.quality.catalog import load_catalog  # noqa: E402
-from geocolor.quality.protocol import evaluate_sources, source_table, summary_table, to_json  # noqa: E402
+from geocolor.quality.protocol import evaluate_sources, judged, source_table, summary_table, to_json  # noqa: E402
 
 
 def picture(res, names: list[str], n: int = 2, side: int = 256) -> np.ndarray:
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     results = evaluate_sources(cat, models, tuple(args.role or ["test"]), args.per_source, args.size,
                                progress=lambda s: print(s, file=sys.stderr, flush=True))
     parts = [source_table(r, list(models)) for r in results]
-    parts += [summary_table(results, m) for m in models]
+    parts += [summary_table(results, m) for m in judged(results, list(models))]
     text = "\n\n".join(parts)
     print(text)
     print(f"\n({time.time() - t0:.0f} s)", file=sys.stderr)

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from geocolor.quality.catalog import load_catalog
@@ -52,7 +53,7 @@ def test_baselines_models_and_targets(catalog, tiny_model):
     assert [r.source.name for r in results] == ["farm", "forest"]  # test sources only, never val
     for r in results:
         f = r.figures
-        assert set(f) == {"gray", "oracle_mean_color", "training_mean_color", "tiny"}
+        assert set(f) == {"gray", "oracle_mean_color", "training_mean_color", "tiny", "tiny+ref"}
         assert f["gray"]["false_colour"] == 0.0 and f["gray"]["colourfulness_ratio"] < 0.02
         assert f["oracle_mean_color"]["delta_e2000"] < f["gray"]["delta_e2000"]
         # an untrained network with random colours is worse than the flat oracle: no target on PSNR / CIEDE2000
@@ -61,6 +62,25 @@ def test_baselines_models_and_targets(catalog, tiny_model):
     perfect = {"psnr": 40.0, "delta_e2000": 1.0, "false_colour": 0.0, "colourfulness_ratio": 1.0}
     assert all(targets_met(perfect, {"psnr": 30.0, "delta_e2000": 5.0}).values())
     assert not targets_met({**perfect, "false_colour": 0.03}, {"psnr": 30.0, "delta_e2000": 5.0})["false_colour"]
+
+
+def test_reference_matching_uses_the_other_crops_only():
+    from geocolor.color import rgb_to_lab
+    from geocolor.quality.protocol import Crop, reference_matched
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(60, 200, (64, 64, 1)).astype(np.uint8)
+    green = np.concatenate([base - 30, base + 20, base - 40], axis=-1).clip(0, 255).astype(np.uint8)
+    red = np.concatenate([base + 40, base - 20, base - 20], axis=-1).clip(0, 255).astype(np.uint8)
+    gray = np.repeat(base, 3, axis=-1) + rng.integers(0, 6, (64, 64, 3)).astype(np.uint8)  # a weakly tinted prediction
+    out = reference_matched([gray, gray], [Crop("g", green), Crop("r", red)])
+
+    def mean_ab(img):
+        return np.asarray(rgb_to_lab(img.astype(np.float32) / 255.0))[..., 1:].reshape(-1, 2).mean(0)
+
+    # crop 0 is matched to crop 1's (red) palette and crop 1 to crop 0's (green): never to its own colours
+    assert mean_ab(out[0])[0] > 10 and mean_ab(out[1])[0] < -5
+    np.testing.assert_allclose(mean_ab(out[0]), mean_ab(red), atol=4)
 
 
 def test_script_prints_tables_and_writes_report(catalog, tiny_model, tmp_path):
