@@ -94,7 +94,7 @@ class ModelConfig:
 class LossConfig:
     gan_mode: str = "vanilla"  # vanilla, lsgan, wgangp or hinge
     lambda_l1: float = 100.0
-    lambda_gan: float = 1.0  # pix2pix: weight of the generator's GAN term (0: L1 only, no discriminator updates)
+    lambda_gan: float = 1.0  # pix2pix, stylecolor: weight of the generator's GAN term (0: L1 only, no discriminator updates)
     lambda_gp: float = 10.0  # WGAN-GP gradient penalty weight
     lambda_a: float = 10.0  # cyclegan: cycle L1 weight gray -> colour -> gray
     lambda_b: float = 10.0  # cyclegan: cycle L1 weight colour -> gray -> colour

@@ -171,10 +171,15 @@ class StyleColor(Pix2Pix):
         target, target_code = target.detach(), target_code.detach()
         fake = self.G(inp, code)
         cond = torch.cat([inp, code_map(code, *inp.shape[-2:])], 1)
-        losses = self._discriminator_step(cond.detach(), fake, target)  # D does not train the named codes
+        lambda_gan = self.cfg.loss.lambda_gan
+        # D does not train the named codes; with lambda_gan 0 there is no adversary at all (L1 + style)
+        losses = self._discriminator_step(cond.detach(), fake, target) if lambda_gan > 0 else {}
         self.D.requires_grad_(False)
         self.opt_G.zero_grad(set_to_none=True)
-        loss_g_gan = self.gan(self.D(torch.cat([cond, fake], 1)), True, False)
+        if lambda_gan > 0:
+            loss_g_gan = self.gan(self.D(torch.cat([cond, fake], 1)), True, False) * lambda_gan
+        else:
+            loss_g_gan = torch.zeros((), device=fake.device)
         loss_g_l1 = F.l1_loss(fake, target) * self.cfg.loss.lambda_l1
         loss_g_style = F.l1_loss(style_code(lightness, fake * enc.ab_scale), target_code) * self.cfg.loss.lambda_style
         (loss_g_gan + loss_g_l1 + loss_g_style).backward()

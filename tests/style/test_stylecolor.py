@@ -154,3 +154,20 @@ def test_learned_named_style_codes_train_export_and_resume(tmp_path, gray_uint8_
     tree["data"]["sources"] = [{k: v for k, v in src.items() if k != "style"} for src in tree["data"]["sources"]]
     with pytest.raises(ConfigError, match="style name"):
         StyleColor(config_from_dict(tree), torch.device("cpu"))
+
+
+def test_l1_only_stylecolor_leaves_the_discriminator_alone(tmp_path):
+    """loss.lambda_gan: 0 trains the generator on L1 + style alone: no adversarial loss, D unchanged."""
+    from geocolor.train.stylecolor import StyleColor
+
+    tree = tiny_tree(tmp_path)
+    tree["loss"] = {"lambda_gan": 0}
+    model = StyleColor(config_from_dict(tree), torch.device("cpu"))
+    d_before = {k: v.clone() for k, v in model.D.state_dict().items()}
+    g_before = {k: v.clone() for k, v in model.G.state_dict().items()}
+    inp = torch.rand(2, 1, 128, 128) * 2 - 1
+    target = (torch.rand(2, 2, 128, 128) - 0.5) * 0.3
+    losses = model.train_step(inp, target)
+    assert losses["g_gan"] == 0.0 and "d_real" not in losses and losses["g_l1"] > 0
+    assert all(torch.equal(v, d_before[k]) for k, v in model.D.state_dict().items())
+    assert any(not torch.equal(v, g_before[k]) for k, v in model.G.state_dict().items())
