@@ -92,8 +92,11 @@ def _transform_xy(transformer: pyproj.Transformer, xy: object) -> object:
     return out
 
 
-def parse_bbox(text: str | Sequence[float]) -> Bounds:
-    """``"minx,miny,maxx,maxy"`` (or a sequence of four numbers) as a checked tuple of floats."""
+def parse_bbox(text: str | Sequence[float], allow_wrap: bool = False) -> Bounds:
+    """``"minx,miny,maxx,maxy"`` (or a sequence of four numbers) as a checked tuple of floats.
+
+    ``allow_wrap``: MINX > MAXX is accepted (a longitude range across the antimeridian).
+    """
     parts = text.replace(" ", "").split(",") if isinstance(text, str) else list(text)
     try:
         values = [float(p) for p in parts]
@@ -102,15 +105,29 @@ def parse_bbox(text: str | Sequence[float]) -> Bounds:
     if len(values) != 4 or not all(math.isfinite(v) for v in values):
         raise InputError(f"bbox {text!r} is not four finite numbers MINX,MINY,MAXX,MAXY")
     minx, miny, maxx, maxy = values
-    if minx >= maxx or miny >= maxy:
+    if (minx >= maxx and not (allow_wrap and minx > maxx)) or miny >= maxy:
         raise InputError(f"bbox {text!r} is empty: MINX must be < MAXX and MINY < MAXY (x/longitude first)")
     return (minx, miny, maxx, maxy)
 
 
 def aoi_from_bbox(bbox: str | Sequence[float], crs: str | pyproj.CRS = "EPSG:4326") -> AOI:
-    """An AOI from a bounding box given in ``crs`` (x/longitude first, whatever the CRS's axis order)."""
-    minx, miny, maxx, maxy = parse_bbox(bbox)
-    return AOI(shapely.box(minx, miny, maxx, maxy), parse_crs(crs))
+    """An AOI from a bounding box given in ``crs`` (x/longitude first, whatever the CRS's axis order).
+
+    In a geographic CRS longitudes must lie in -180..180 and latitudes in -90..90 (nothing is wrapped
+    silently), and MINX > MAXX means a box across the antimeridian: two boxes, one each side of it.
+    """
+    crs = parse_crs(crs)
+    minx, miny, maxx, maxy = parse_bbox(bbox, allow_wrap=crs.is_geographic)
+    if not crs.is_geographic:
+        return AOI(shapely.box(minx, miny, maxx, maxy), crs)
+    if max(abs(minx), abs(maxx)) > 180 or max(abs(miny), abs(maxy)) > 90:
+        raise InputError(
+            f"bbox {bbox!r} is outside the globe in {crs_label(crs)}: longitudes must be within -180..180 and "
+            "latitudes within -90..90 (across the antimeridian give MINX > MAXX, e.g. 179.9,-17,-179.9,-16)"
+        )
+    if minx > maxx:
+        return AOI(shapely.MultiPolygon([shapely.box(minx, miny, 180.0, maxy), shapely.box(-180.0, miny, maxx, maxy)]), crs)
+    return AOI(shapely.box(minx, miny, maxx, maxy), crs)
 
 
 def aoi_from_file(path: str | os.PathLike[str], layer: str | int | None = None) -> AOI:

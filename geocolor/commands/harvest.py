@@ -22,11 +22,11 @@ def _aoi(bbox: str | None, bbox_crs: str, aoi: str | None, aoi_layer: str | None
     return aoi_from_file(aoi, aoi_layer) if aoi else aoi_from_bbox(bbox or "", bbox_crs)
 
 
-def _list_layers(url: str, headers: dict[str, str], timeout: float) -> None:
+def _list_layers(url: str, headers: dict[str, str], timeout: float, deadline: float, max_bytes: int) -> None:
     from geocolor.harvest.capabilities import describe, read_capabilities
     from geocolor.harvest.fetcher import Fetcher
 
-    with Fetcher(headers=headers, timeout=timeout) as fetcher:
+    with Fetcher(headers=headers, timeout=timeout, deadline=deadline, max_bytes=max_bytes) as fetcher:
         for line in describe(read_capabilities(url, fetcher)):
             click.echo(line)
 
@@ -48,8 +48,14 @@ def _list_layers(url: str, headers: dict[str, str], timeout: float) -> None:
 @click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True, help="Concurrent requests.")
 @click.option("--rate", type=click.FloatRange(min=0), default=20.0, show_default=True, help="Max requests per second (0: no cap).")
 @click.option("--header", "-H", multiple=True, metavar="'NAME: VALUE'", help="Extra HTTP header, e.g. an API key (repeatable).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds per request.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds of silence allowed per request.")
+@click.option("--deadline", type=click.FloatRange(min=1), default=300.0, show_default=True,
+              help="Seconds a tile may take in all, retries included.")
+@click.option("--max-bytes", type=click.IntRange(min=1024), default=64 * 1024 * 1024, show_default=True,
+              help="Largest response body accepted.")
 @click.option("--retries", type=click.IntRange(0, 20), default=5, show_default=True, help="Retries per tile (backoff + jitter).")
+@click.option("--max-tiles", type=click.IntRange(min=0), default=100_000, show_default=True,
+              help="Refuse a harvest of more tiles than this (0: no limit); the error says which zoom fits.")
 @click.option("--tile-size", type=click.IntRange(min=1), default=256, show_default=True, help="XYZ tile size in pixels.")
 @click.option("--error-checksum", multiple=True, metavar="SHA256", help="SHA-256 of the server's error image (repeatable).")
 @click.option("--overwrite", is_flag=True, help="Discard a previous harvest in --out and start again.")
@@ -58,7 +64,8 @@ def _list_layers(url: str, headers: dict[str, str], timeout: float) -> None:
 def command(ctx: click.Context, url: str | None, layer: str | None, xyz: str | None, bbox: str | None, bbox_crs: str,
             aoi: str | None, aoi_layer: str | None, zoom: str | None, out: str | None, tms: str | None, style: str | None,
             fmt: str | None, dimension: tuple[str, ...], workers: int, rate: float, header: tuple[str, ...], timeout: float,
-            retries: int, tile_size: int, error_checksum: tuple[str, ...], overwrite: bool, list_only: bool) -> None:
+            deadline: float, max_bytes: int, retries: int, max_tiles: int, tile_size: int, error_checksum: tuple[str, ...],
+            overwrite: bool, list_only: bool) -> None:
     """Harvest every tile that overlaps an AOI polygon, as georeferenced GeoTIFFs, a manifest and a VRT.
 
     Re-running the same command resumes: tiles already on disk are not fetched again.
@@ -73,14 +80,15 @@ def command(ctx: click.Context, url: str | None, layer: str | None, xyz: str | N
     if list_only:
         if not url:
             raise click.UsageError("--list needs --url")
-        _list_layers(url, headers, timeout)
+        _list_layers(url, headers, timeout, deadline, max_bytes)
         return
     if not zoom or not out:
         raise click.UsageError("--zoom and --out are required")
     config = HarvestConfig(
         out=out, aoi=_aoi(bbox, bbox_crs, aoi, aoi_layer), zoom=zoom, url=url, layer=layer, xyz=xyz, tms=tms, style=style,
         format=fmt, dimensions=dict(parse_assignment(d) for d in dimension), workers=workers, rate=rate or None,
-        headers=headers, timeout=timeout, retry=RetryPolicy(attempts=retries + 1), tile_size=tile_size,
+        headers=headers, timeout=timeout, deadline=deadline, max_bytes=max_bytes, retry=RetryPolicy(attempts=retries + 1),
+        tile_size=tile_size, max_tiles=max_tiles,
         overwrite=overwrite, error_checksums=frozenset(c.lower() for c in error_checksum),
     )
     quiet = (ctx.obj or {}).get("quiet", False)

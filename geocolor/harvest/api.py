@@ -14,14 +14,16 @@ resumes from the output folder, fetches what is not done yet, and (re)writes man
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from geocolor.aoi import crs_label
 from geocolor.harvest.config import HarvestConfig
-from geocolor.harvest.errors import EmptyAOIError
+from geocolor.harvest.errors import EmptyAOIError, HarvestError
 from geocolor.harvest.fetcher import Fetcher
-from geocolor.harvest.grids import TileKey, select_tiles
+from geocolor.harvest.grids import TileKey, clip_aoi, estimate_tiles, select_tiles
 from geocolor.harvest.manifest import build_manifest, build_vrt
 from geocolor.harvest.runner import Stopwatch, TileCallback, TileJob, WriteSpec, make_reporter, run_jobs
 from geocolor.harvest.sources import Source, resolve
@@ -81,7 +83,7 @@ class HarvestResult:
 def make_fetcher(config: HarvestConfig) -> Fetcher:
     """The polite HTTP client a harvest of ``config`` uses."""
     return Fetcher(headers=config.headers, timeout=config.timeout, retry=config.retry, rate=config.rate,
-                   max_connections=config.workers)
+                   max_connections=config.workers, deadline=config.deadline, max_bytes=config.max_bytes)
 
 
 def plan(config: HarvestConfig, fetcher: Fetcher | None = None) -> HarvestPlan:
@@ -93,7 +95,10 @@ def plan(config: HarvestConfig, fetcher: Fetcher | None = None) -> HarvestPlan:
     finally:
         if own:
             fetcher.close()
+    check_tile_count(config, source.grid, estimate_tiles(source.grid, clip_aoi(config.aoi, source.coverage)
+                                                           if source.coverage is not None else config.aoi), exact=False)
     tiles = select_tiles(source.grid, config.aoi, source.coverage)
+    check_tile_count(config, source.grid, len(tiles), exact=True)
     if not tiles:
         grid = source.grid
         raise EmptyAOIError(
@@ -103,6 +108,24 @@ def plan(config: HarvestConfig, fetcher: Fetcher | None = None) -> HarvestPlan:
         )
     log.info("%d tiles overlap the AOI at zoom %s", len(tiles), source.grid.matrix_id)
     return HarvestPlan(config, source, tiles)
+
+
+def check_tile_count(config: HarvestConfig, grid: Any, count: int, exact: bool) -> None:
+    """Refuse a harvest of more than ``config.max_tiles`` tiles, saying how many and which zoom would fit.
+
+    The cheap estimate (from the AOI's bounds) refuses at once only when it is far above the limit (an
+    AOI polygon may fill little of its bounds); the exact count after selection has the last word.
+    """
+    limit = config.max_tiles
+    if not limit or count <= (limit if exact else 20 * limit):
+        return
+    coarser = max(1, math.ceil(math.log(count / limit, 4)))  # each zoom level quarters the count
+    zoom = grid.matrix_id
+    fit = f"zoom {int(zoom) - coarser}" if str(zoom).isdigit() and int(zoom) >= coarser else f"{coarser} zoom level(s) coarser"
+    raise HarvestError(
+        f"{'' if exact else 'about '}{count} tiles at zoom {zoom} is more than --max-tiles {limit}; "
+        f"{fit} would fit (about {count // 4 ** coarser} tiles), or cut the AOI, or raise --max-tiles"
+    )
 
 
 def _fmt(bounds: tuple[float, ...]) -> str:

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from geocolor.aoi import AOI
 from geocolor.errors import ConfigError
-from geocolor.harvest.fetcher import RetryPolicy
+from geocolor.harvest.fetcher import DEADLINE, MAX_BYTES, RetryPolicy
 
 DEFAULT_WORKERS = 8
 DEFAULT_RATE = 20.0  # requests per second, all workers together
+DEFAULT_MAX_TILES = 100_000  # about 1.4 h at the default rate: more is refused unless asked for
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,11 @@ class HarvestConfig:
     rate: float | None = DEFAULT_RATE
     headers: Mapping[str, str] = field(default_factory=dict)
     timeout: float = 30.0
+    deadline: float = DEADLINE  # seconds per tile, retries included
+    max_bytes: int = MAX_BYTES  # largest response body accepted
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     tile_size: int = 256
+    max_tiles: int = DEFAULT_MAX_TILES  # 0: no limit
     overwrite: bool = False
     error_checksums: frozenset[str] = frozenset()
 
@@ -64,8 +68,10 @@ class HarvestConfig:
             raise ConfigError(f"workers must be at least 1, got {self.workers}")
         if self.rate is not None and self.rate <= 0:
             raise ConfigError(f"rate must be a positive number of requests per second, got {self.rate}")
-        if self.timeout <= 0 or self.retry.attempts < 1:
-            raise ConfigError("timeout must be positive and retry attempts at least 1")
+        if self.timeout <= 0 or self.retry.attempts < 1 or not self.deadline > 0 or self.max_bytes < 1:
+            raise ConfigError("timeout, deadline and max bytes must be positive and retry attempts at least 1")
+        if self.max_tiles < 0:
+            raise ConfigError(f"max tiles must be 0 (no limit) or positive, got {self.max_tiles}")
         if self.tile_size < 1:
             raise ConfigError(f"tile size must be positive, got {self.tile_size}")
 

@@ -248,15 +248,34 @@ def select_tiles(grid: TileGrid, aoi: AOI, within: AOI | None = None) -> list[Ti
     if region.is_empty or region.area == 0:
         return []
     shapely.prepare(region)
-    keys: list[TileKey] = []
-    batch: list[tuple[int, int]] = []
-    for cell in grid.candidates(region.bounds):
-        batch.append(cell)
-        if len(batch) >= _CHUNK:
-            keys += _overlapping(grid, region, batch)
-            batch = []
-    keys += _overlapping(grid, region, batch)
+    keys: set[TileKey] = set()
+    for part in parts(region):  # a multi-part AOI (across the antimeridian, say) is not one world-wide box
+        batch: list[tuple[int, int]] = []
+        for cell in grid.candidates(part.bounds):
+            batch.append(cell)
+            if len(batch) >= _CHUNK:
+                keys.update(_overlapping(grid, region, batch))
+                batch = []
+        keys.update(_overlapping(grid, region, batch))
     return sorted(keys, key=lambda k: (k.row, k.col))
+
+
+def parts(geometry: Any) -> list[Any]:
+    """The polygons of a (multi)polygon or collection, each searched for tiles by its own bounds."""
+    return list(getattr(geometry, "geoms", [geometry]))
+
+
+def estimate_tiles(grid: TileGrid, aoi: AOI) -> int:
+    """An upper bound of the tiles ``select_tiles`` can return, from the parts' bounds alone (no enumeration)."""
+    left, bottom, right, top = grid.tile_bounds(0, 0)
+    span_x, span_y = abs(right - left), abs(top - bottom)
+    total = 0
+    for part in parts(aoi.to_crs(grid.crs).geometry):
+        if part.is_empty:
+            continue
+        x0, y0, x1, y1 = part.bounds
+        total += (int((x1 - x0) // span_x) + 2) * (int((y1 - y0) // span_y) + 2)
+    return total
 
 
 def clip_aoi(aoi: AOI, within: AOI) -> AOI:

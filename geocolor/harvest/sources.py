@@ -73,7 +73,8 @@ def layer_coverage(layer: Any) -> AOI | None:
     bbox = getattr(layer, "boundingBoxWGS84", None)
     if not bbox or bbox[0] >= bbox[2] or bbox[1] >= bbox[3]:
         return None
-    return aoi_from_bbox(bbox, "OGC:CRS84")
+    west, south, east, north = (max(-180.0, bbox[0]), max(-90.0, bbox[1]), min(180.0, bbox[2]), min(90.0, bbox[3]))
+    return aoi_from_bbox((west, south, east, north), "OGC:CRS84")
 
 
 def choose_grid(wmts: Any, layer: Any, aoi: AOI, zoom: str, tms_id: str | None) -> TmsGrid:

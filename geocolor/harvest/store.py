@@ -66,8 +66,13 @@ class TileRecord:
 
 
 def safe_part(text: str) -> str:
-    """A tile matrix identifier made safe as one path component (``EPSG:3857:16`` -> ``EPSG_3857_16``)."""
-    return re.sub(r"[^\w.\-]", "_", text) or "_"
+    """A tile matrix identifier made safe as one path component (``EPSG:3857:16`` -> ``EPSG_3857_16``).
+
+    Separators become ``_``, and an id of dots only (``..``, ``.``) has its dots replaced, so a hostile
+    capabilities document cannot send tiles outside the harvest folder.
+    """
+    part = re.sub(r"[^\w.\-]", "_", text) or "_"
+    return part.replace(".", "_") if set(part) == {"."} else part
 
 
 class OutputStore:

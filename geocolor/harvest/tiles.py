@@ -110,6 +110,7 @@ def decode_image(content: bytes) -> UInt8Array:
 
     try:
         with Image.open(io.BytesIO(content)) as img:
+            _check_pixels(*img.size)  # from the header, before anything is decoded
             img.load()
             if img.mode not in _PIL_8BIT:
                 raise TileDecodeError(f"tile is {img.mode}, geocolor harvests 8-bit colour tiles")
@@ -117,6 +118,14 @@ def decode_image(content: bytes) -> UInt8Array:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise TileDecodeError(f"body does not decode as an image ({e})") from e
     return np.ascontiguousarray(np.moveaxis(rgba, -1, 0))
+
+
+MAX_TILE_PIXELS = 4096 * 4096  # a tile claiming more is refused before it is decoded (decompression bombs)
+
+
+def _check_pixels(width: int, height: int, bands: int = 4) -> None:
+    if width * height > MAX_TILE_PIXELS or bands > 16:
+        raise TileDecodeError(f"tile claims {width} x {height} pixels x {bands} bands, more than a tile can be; not decoded")
 
 
 _PIL_8BIT = ("1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "La")
@@ -129,6 +138,7 @@ def _decode_tiff(content: bytes) -> UInt8Array:
 
     try:
         with MemoryFile(content) as mem, mem.open() as ds:
+            _check_pixels(ds.width, ds.height, ds.count)  # a sparse 60000^2 TIFF is a few bytes on the wire
             if ds.dtypes[0] != "uint8":
                 raise TileDecodeError(f"tile is {ds.dtypes[0]}, geocolor harvests 8-bit colour tiles")
             interp = ds.colorinterp

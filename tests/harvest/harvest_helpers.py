@@ -80,6 +80,10 @@ class FaultProxy:
     Faults: "500", "503", "403", "404", "429" (with Retry-After: 1), "slow" (wait ``slow_s``, then
     forward), "drop" (close the connection without an answer), "truncate" (half the body, then close),
     "blank" (a fully transparent 256x256 PNG), "xml" (HTTP 200 with an XML error document).
+    Hostile ones: "endless" (a body that never ends), "drip" (one byte every 0.2 s, for ever), "bomb"
+    (a PNG whose header claims 11000 x 11000 pixels), "html" (HTTP 200 with an HTML error page),
+    "loop" (a redirect to itself), "away" (a redirect to the same proxy under another host name,
+    ``localhost``: another origin, where the request is forwarded as usual).
     """
 
     upstream: str
@@ -145,6 +149,16 @@ class FaultHandler(http.server.BaseHTTPRequestHandler):
             time.sleep(proxy.slow_s)
         if fault in (None, "slow", "truncate"):
             self._forward(truncate=fault == "truncate")
+        elif fault in ("endless", "drip"):
+            self._stream_for_ever(chunk=65536 if fault == "endless" else 1, pause=0.0 if fault == "endless" else 0.2)
+        elif fault == "bomb":
+            self._send(200, bomb_png(), "image/png")
+        elif fault == "html":
+            self._send(200, b"<html><body><h1>Service temporarily unavailable</h1></body></html>", "text/html")
+        elif fault == "loop":
+            self._send(302, b"", "text/plain", {"Location": self.path})
+        elif fault == "away":
+            self._send(302, b"", "text/plain", {"Location": f"http://localhost:{proxy.port}{self.path}&moved=1"})
         elif fault == "drop":
             self._hang_up()
         elif fault == "blank":
@@ -175,9 +189,41 @@ class FaultHandler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             self._hang_up()
 
+    def _stream_for_ever(self, chunk: int, pause: float) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.end_headers()  # no Content-Length: the body ends when the connection does
+        self.close_connection = True
+        try:
+            while True:
+                self.wfile.write(b"\x89" * chunk)
+                self.wfile.flush()
+                if pause:
+                    time.sleep(pause)
+        except OSError:  # the client hung up: what the test wants
+            pass
+
     def _hang_up(self) -> None:
         self.close_connection = True
         self.connection.shutdown(socket.SHUT_RDWR)
+
+
+def bomb_png(side: int = 11000) -> bytes:
+    """A tiny PNG whose header claims ``side`` x ``side`` RGBA pixels (about 480 MB once decoded)."""
+    import io
+    import struct
+    import zlib
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGBA", (1, 1)).save(buf, format="PNG")
+    data = bytearray(buf.getvalue())
+    ihdr = data[12:29]  # chunk type + 13 bytes of IHDR data
+    ihdr[4:12] = struct.pack(">II", side, side)
+    data[12:29] = ihdr
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(ihdr)) & 0xFFFFFFFF)
+    return bytes(data)
 
 
 def make_handler(proxy: FaultProxy) -> type[FaultHandler]:

@@ -1,0 +1,56 @@
+"""Limits that keep a harvest sane: the tile-count guard, the antimeridian, longitudes off the globe,
+and tile matrix ids that would leave the harvest folder."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from geocolor.aoi import aoi_from_bbox
+from geocolor.errors import InputError
+from geocolor.harvest import HarvestConfig, plan
+from geocolor.harvest.errors import HarvestError
+from geocolor.harvest.grids import XyzGrid, estimate_tiles, select_tiles
+from geocolor.harvest.store import safe_part
+
+XYZ = "http://127.0.0.1:9/{z}/{x}/{y}.png"  # never contacted: planning an XYZ source fetches nothing
+
+
+def test_a_huge_harvest_is_refused_at_once_with_the_zoom_that_fits(tmp_path):
+    config = HarvestConfig(out=tmp_path / "out", aoi=aoi_from_bbox("0,0,1.1,1.1"), zoom="20", xyz=XYZ)
+    start = time.monotonic()
+    with pytest.raises(HarvestError, match=r"about \d+ tiles at zoom 20 is more than --max-tiles 100000; zoom 1[0-9] would fit"):
+        plan(config)
+    assert time.monotonic() - start < 5  # counted from the bounds, not by listing ten million tiles
+    small = HarvestConfig(out=tmp_path / "out", aoi=aoi_from_bbox("0,0,1.1,1.1"), zoom="12", xyz=XYZ, max_tiles=50)
+    with pytest.raises(HarvestError, match="more than --max-tiles 50"):
+        plan(small)
+    assert len(plan(HarvestConfig(out=tmp_path / "o", aoi=aoi_from_bbox("0,0,1.1,1.1"), zoom="12", xyz=XYZ, max_tiles=0)).tiles) > 50
+
+
+def test_a_box_across_the_antimeridian_is_two_small_boxes_not_a_world_strip():
+    aoi = aoi_from_bbox("179.99,-16.01,-179.99,-15.99")
+    assert len(aoi.geometry.geoms) == 2
+    grid = XyzGrid(12)
+    tiles = select_tiles(grid, aoi)
+    assert 2 <= len(tiles) <= 8 and {t.col for t in tiles} <= {0, 1, 4094, 4095}
+    assert estimate_tiles(grid, aoi) < 20
+
+
+@pytest.mark.parametrize("bbox", ["400,0,401,1", "-181,0,-179,1", "0,-91,1,1"])
+def test_coordinates_off_the_globe_are_refused(bbox):
+    with pytest.raises(InputError, match="outside the globe"):
+        aoi_from_bbox(bbox)
+
+
+def test_projected_boxes_keep_their_order_rule():
+    with pytest.raises(InputError, match="is empty"):
+        aoi_from_bbox("500000,0,400000,10", "EPSG:32631")
+
+
+@pytest.mark.parametrize("ident, expected", [("..", "__"), (".", "_"), ("../../etc", ".._.._etc"), ("EPSG:3857:16", "EPSG_3857_16"),
+                                             ("a/b", "a_b"), ("", "_")])
+def test_tile_matrix_ids_stay_one_path_component(ident, expected):
+    part = safe_part(ident)
+    assert part == expected and "/" not in part and part not in (".", "..")
