@@ -75,8 +75,7 @@ class Inpainter:
 
 def load_inpainter(path: PathLike | None = None, device: str = "auto") -> Inpainter:
     """Load an inpainting model file (the shipped ``weights/inpaint.pt`` when ``path`` is None)."""
-    from geocolor.models.io import read_model_file
-    from geocolor.models.registry import build_generator
+    from geocolor.models.io import build_checked, read_model_file
     from geocolor.models.translator import resolve_device
 
     path = Path(path) if path is not None else DEFAULT_INPAINT_MODEL
@@ -85,8 +84,7 @@ def load_inpainter(path: PathLike | None = None, device: str = "auto") -> Inpain
     check_task(meta, path.name)
     arch = meta["architecture"]
     try:
-        net = build_generator(arch)
-        net.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in payload["state_dict"].items()})
+        net = build_checked(arch, payload["state_dict"], path.name)
     except (KeyError, RuntimeError, TypeError) as e:
         raise ModelFileError(f"{path.name}: weights do not fit architecture {arch.get('generator')!r}: {str(e)[:120]}") from None
     if int(meta.get("channels", 0)) not in (1, 3):

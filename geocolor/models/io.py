@@ -7,10 +7,19 @@ file can never run code when loaded)::
      "metadata": {...},            # JSON-compatible: architecture, colour space, tile, normalisation,
                                    # training data summary, evaluation figures
      "state_dict": {name: tensor}, # weights, fp16 or fp32
-     "checksum": "sha256 of the weights"}
+     "checksum": "sha256 of the weights",
+     "metadata_checksum": "sha256 of the metadata"}
 
 ``read_model_file`` validates all of that and raises ``ModelFileError`` with one line naming the
-problem (missing, truncated, not a geocolor model, pickled code, modified weights).
+problem (missing, truncated, not a geocolor model, pickled code, modified weights or metadata,
+metadata out of bounds). Every byte of a model file is treated as hostile: the metadata is checked
+against ``validate_metadata`` (types and bounds of tile size, multiples, channels, widths) before
+anything is built, and ``build_checked`` builds the network on the ``meta`` device first (no memory)
+and compares every weight's shape with it, so an edited width cannot allocate gigabytes.
+
+Files written before the metadata checksum existed (no ``metadata_checksum``) still load: their
+weights are checked as before, their metadata by the bounds; re-saving one with
+``write_model_file(path, payload["state_dict"], payload["metadata"])`` adds the checksum.
 """
 
 from __future__ import annotations
@@ -31,6 +40,76 @@ from geocolor.types import PathLike
 FORMAT = "geocolor-model"
 FORMAT_VERSION = 1
 REQUIRED_METADATA = ("architecture", "color_space", "tile_size", "normalization")
+BOUNDS = {  # architecture / metadata integers: (low, high), inclusive
+    "tile_size": (8, 16384),
+    "tile_multiple": (1, 4096),
+    "in_channels": (1, 16),
+    "out_channels": (1, 16),
+    "ngf": (1, 512),
+    "style_dim": (1, 256),
+    "nz": (1, 256),
+}
+
+
+def metadata_checksum(metadata: dict[str, Any]) -> str:
+    """SHA-256 of the metadata as canonical JSON (sorted keys)."""
+    import json
+
+    return hashlib.sha256(json.dumps(metadata, sort_keys=True, allow_nan=True).encode()).hexdigest()
+
+
+def _bounded_int(value: Any, key: str, where: str) -> int:
+    lo, hi = BOUNDS[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value or int(value) != value:
+        raise ModelFileError(f"{where}: {key} {value!r} is not a whole number")
+    if not lo <= int(value) <= hi:
+        raise ModelFileError(f"{where}: {key} {int(value)} is outside {lo}..{hi}")
+    return int(value)
+
+
+def validate_metadata(meta: dict[str, Any], where: str = "model file") -> None:
+    """Types and bounds of what the metadata asks to build (one-line ``ModelFileError``)."""
+    arch = meta.get("architecture")
+    if not isinstance(arch, dict):
+        raise ModelFileError(f"{where}: architecture must be a mapping, got {type(arch).__name__}")
+    if not isinstance(arch.get("generator"), str):
+        raise ModelFileError(f"{where}: architecture.generator must be a name, got {arch.get('generator')!r}")
+    for key in ("in_channels", "out_channels", "ngf", "style_dim", "nz"):
+        if key in arch:
+            _bounded_int(arch[key], key, where)
+    tile = _bounded_int(meta.get("tile_size"), "tile_size", where)
+    if "tile_multiple" in meta:
+        multiple = _bounded_int(meta["tile_multiple"], "tile_multiple", where)
+        if tile % multiple:
+            raise ModelFileError(f"{where}: tile_size {tile} is not a multiple of tile_multiple {multiple}")
+    if not isinstance(meta.get("color_space"), str) or not isinstance(meta.get("normalization"), dict):
+        raise ModelFileError(f"{where}: color_space must be a name and normalization a mapping")
+
+
+def build_checked(arch: dict[str, Any], state_dict: dict[str, torch.Tensor], where: str) -> torch.nn.Module:
+    """The generator ``arch`` describes with ``state_dict`` loaded, its shapes checked before any allocation."""
+    from geocolor.errors import ConfigError
+    from geocolor.models.registry import build_generator
+
+    try:
+        with torch.device("meta"):
+            skeleton = build_generator(arch)
+    except (ConfigError, KeyError, TypeError, ValueError) as e:
+        raise ModelFileError(f"{where}: cannot build architecture {arch.get('generator')!r} ({_first_line(e)})") from None
+    expected = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
+    given = {k: tuple(v.shape) for k, v in state_dict.items()}
+    if expected.keys() != given.keys():
+        missing, extra = sorted(expected.keys() - given.keys()), sorted(given.keys() - expected.keys())
+        raise ModelFileError(f"{where}: weights do not fit architecture {arch['generator']!r} "
+                             f"(missing {missing[:2]}, unexpected {extra[:2]})")
+    wrong = [k for k in expected if expected[k] != given[k]]
+    if wrong:
+        k = wrong[0]
+        raise ModelFileError(f"{where}: weights do not fit architecture {arch['generator']!r} "
+                             f"({k} is {list(given[k])}, the architecture needs {list(expected[k])})")
+    net = build_generator(arch)
+    net.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in state_dict.items()})
+    return net
 
 
 def weights_checksum(state_dict: dict[str, torch.Tensor]) -> str:
@@ -51,6 +130,7 @@ def write_model_file(
     if missing:
         raise ModelFileError(f"model metadata lacks {', '.join(missing)}")
     metadata = _plain(metadata)
+    validate_metadata(metadata, str(path))
     weights = {}
     for name, t in state_dict.items():
         t = t.detach().cpu()
@@ -61,6 +141,7 @@ def write_model_file(
         "metadata": metadata,
         "state_dict": weights,
         "checksum": weights_checksum(weights),
+        "metadata_checksum": metadata_checksum(metadata),
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -126,6 +207,11 @@ def read_model_file(path: PathLike) -> dict[str, Any]:
         raise ModelFileError(f"{name} metadata lacks {', '.join(missing)}")
     if payload.get("checksum") != weights_checksum(weights):
         raise ModelFileError(f"{name}: weights do not match their checksum; the file was modified or damaged")
+    if "metadata_checksum" in payload and payload["metadata_checksum"] != metadata_checksum(meta):
+        raise ModelFileError(f"{name}: metadata does not match its checksum; the file was modified or damaged")
+    if not all(isinstance(t, torch.Tensor) for t in weights.values()):
+        raise ModelFileError(f"{name}: weights must all be tensors")
+    validate_metadata(meta, name)
     return payload
 
 

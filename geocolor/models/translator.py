@@ -74,7 +74,7 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 def build_translator(payload: dict[str, Any], device: str = "auto") -> Translator:
     """Build the generator named in the payload's metadata and load its weights."""
-    from geocolor.models.registry import build_generator
+    from geocolor.models.io import build_checked
 
     meta = payload["metadata"]
     arch = meta["architecture"]
@@ -82,9 +82,7 @@ def build_translator(payload: dict[str, Any], device: str = "auto") -> Translato
         raise ModelFileError(f"this is a model for {meta['task']}, not a colorization model; use it with geocolor {meta['task']}")
     encoding_from_metadata(meta)  # refuses an unknown colour space before building anything
     try:
-        net = build_generator(arch)
-        state = {k: (v.float() if v.is_floating_point() else v) for k, v in payload["state_dict"].items()}
-        net.load_state_dict(state)
+        net = build_checked(arch, payload["state_dict"], "model file")
     except (KeyError, RuntimeError, TypeError) as e:
         raise ModelFileError(f"model weights do not fit architecture {arch.get('generator')!r}: {str(e)[:120]}") from None
     dev = resolve_device(device)

@@ -130,3 +130,52 @@ def test_info_lists_the_style_models_named_styles():
     assert r.exit_code == 0, r.output
     named = next(line for line in r.output.splitlines() if line.startswith("named styles"))
     assert "naip_2020" in named and "neon_forest" in named
+
+
+def _edited(tmp_path, edit, keep_checksum: bool = False):
+    payload = torch.load(make_tiny_model(tmp_path / "good.pt"), weights_only=True)
+    edit(payload["metadata"])
+    if not keep_checksum:
+        del payload["metadata_checksum"]  # a file from before the metadata checksum: bounds and shapes still hold
+    path = tmp_path / "edited.pt"
+    torch.save(payload, path)
+    return path
+
+
+def test_edited_metadata_breaks_its_checksum(tmp_path):
+    path = _edited(tmp_path, lambda m: m["architecture"].update(ngf=999), keep_checksum=True)
+    with pytest.raises(ModelFileError, match="metadata does not match its checksum"):
+        load(path, device="cpu")
+
+
+def test_a_widened_architecture_is_refused_before_anything_big_is_built(tmp_path):
+    """ngf 999 would allocate gigabytes; the shapes are compared on the meta device first (run under a memory cap)."""
+    import subprocess
+    import sys
+
+    path = _edited(tmp_path, lambda m: m["architecture"].update(ngf=500))
+    code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30));"
+            "from geocolor.models import load; from geocolor.errors import ModelFileError\n"
+            f"try:\n    load({str(path)!r}, device='cpu')\nexcept ModelFileError as e:\n    print(e); sys.exit(3)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 3, r.stderr[-2000:]
+    assert "weights do not fit architecture 'unet_256'" in r.stdout and "the architecture needs" in r.stdout
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda m: m.update(tile_size="abc"), "tile_size 'abc' is not a whole number"),
+        (lambda m: m.update(tile_size=1e9), "tile_size 1000000000 is outside"),
+        (lambda m: m.update(tile_multiple=0), "tile_multiple 0 is outside"),
+        (lambda m: m.update(tile_multiple=96), "not a multiple of tile_multiple 96"),
+        (lambda m: m.update(architecture="unet_256"), "architecture must be a mapping"),
+        (lambda m: m["architecture"].update(ngf=-3), "ngf -3 is outside"),
+        (lambda m: m["architecture"].update(in_channels=2.5), "in_channels 2.5 is not a whole number"),
+        (lambda m: m["architecture"].update(generator="nope"), "cannot build architecture 'nope'"),
+    ],
+)
+def test_metadata_out_of_bounds_is_one_line(tmp_path, edit, message):
+    with pytest.raises(ModelFileError, match=message) as info:
+        load(_edited(tmp_path, edit), device="cpu")
+    assert "\n" not in str(info.value)
