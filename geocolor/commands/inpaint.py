@@ -13,7 +13,7 @@ from geocolor.commands.options import device_option, overwrite_option, show_prog
 @click.option("--mask", type=click.Path(dir_okay=False), default=None,
               help="Raster of IN's size; non-zero pixels are filled. Default: IN's nodata / alpha / mask.")
 @click.option("--model", type=click.Path(dir_okay=False), default=None, help="Inpainting model file (.pt). Default: the shipped one.")
-@click.option("--tile", type=int, default=None, help="Window size in pixels (default: the model's).")
+@click.option("--tile", type=click.IntRange(16, 8192), default=None, help="Window size in pixels (default: the model's).")
 @click.option("--max-hole", type=click.FloatRange(0.01, 0.44), default=0.25, show_default=True,
               help="Widest hole filled, as a fraction of the tile; wider holes are left as they are and reported. Thin scratches of any length are filled.")
 @click.option("--thin", type=click.FloatRange(0, 16), default=3.0, show_default=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from geocolor.commands.options import device_option, model_option, overwrite_option, parse_bands, show_progress
+from geocolor.commands.options import device_option, finite, model_option, overwrite_option, parse_bands, show_progress
 
 
 @click.command("mosaic")
@@ -17,11 +17,11 @@ from geocolor.commands.options import device_option, model_option, overwrite_opt
 @click.option("--tone-match/--no-tone-match", default=True, show_default=True,
               help="With --style: let the model see every input at the style's tonal range (L* distribution) "
                    "before colouring; the output keeps the input's own L*.")
-@click.option("--dodge", type=click.FloatRange(min=0), default=0, metavar="PX",
+@click.option("--dodge", type=click.FloatRange(min=0, max=100_000), default=0, metavar="PX", callback=lambda c, p, v: finite(v, "--dodge"),
               help="Even out slow exposure changes (vignetting, drift) over this radius in pixels before the model "
                    "sees the input (about a tenth of a frame's side); the output keeps the input's L*. 0: off.")
 @model_option
-@click.option("--tile", type=int, default=None, help="Tile size in pixels (default: the model's).")
+@click.option("--tile", type=click.IntRange(16, 8192), default=None, help="Tile size in pixels (default: the model's).")
 @click.option("--overlap", type=click.IntRange(min=0), default=32, show_default=True, help="Overlap between tiles, blended smoothly.")
 @click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True, help="Tiles per model call.")
 @device_option

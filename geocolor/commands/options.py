@@ -29,3 +29,10 @@ def parse_bands(_ctx: click.Context, _param: click.Parameter, value: str | None)
 
 def show_progress(ctx: click.Context) -> bool:
     return not (ctx.obj or {}).get("quiet", False)
+
+
+def finite(value: float, name: str) -> float:
+    """A float option's value, refused when it is NaN (click's ranges let NaN through)."""
+    if value != value:
+        raise click.BadParameter(f"{name} must be a number, not NaN")
+    return value

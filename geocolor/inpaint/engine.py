@@ -142,6 +142,8 @@ class _Source:
         try:
             data = self.ds.read(window=w)
             invalid = self.ds.dataset_mask(window=w) == 0
+            if data.dtype.kind == "f":  # NaN and infinite pixels are nodata: holes to fill
+                invalid |= ~np.isfinite(data[[b - 1 for b in self.bands]]).all(axis=0)
             hole = self.mask_ds.read(1, window=w) != 0 if self.mask_ds is not None else invalid
         except Exception as e:  # rasterio raises several types for damaged files
             raise InputError(f"{self.ds.name} is damaged: reading rows {r0}-{r1} failed ({str(e).splitlines()[0][:100]})") from None

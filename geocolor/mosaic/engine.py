@@ -131,7 +131,7 @@ def colorize(
             if dodge is not None:
                 tags["GEOCOLOR_DODGE"] = f"network input dodged, radius {opts.dodge:g} px (output keeps the input's L*)"
             with writer.open_raw(raw, ds, tags) as out:
-                with_mask = not _all_valid(ds, plan)
+                with_mask = not _all_valid(ds, plan) or _is_float(ds, plan)  # NaN / inf pixels are nodata too
                 _run(ds, out, plan, grid, translator, opts, with_mask, progress, is_cancelled, dodge)
             if progress:
                 progress(0.97)
@@ -186,6 +186,21 @@ def _all_valid(ds: Any, plan: InputPlan) -> bool:
     return all(ds.mask_flag_enums[b - 1] == [MaskFlags.all_valid] for b in plan.bands)
 
 
+def _is_float(ds: Any, plan: InputPlan) -> bool:
+    return any(np.dtype(ds.dtypes[b - 1]).kind == "f" for b in plan.bands)
+
+
+def finite_mask(data: np.ndarray, mask: np.ndarray | None) -> np.ndarray | None:
+    """``mask`` (0/255) with every pixel that has a NaN or infinite band value set to 0 (float input only)."""
+    if data.dtype.kind != "f":
+        return mask
+    finite = np.isfinite(data).all(axis=0)
+    if finite.all():
+        return mask
+    base = mask if mask is not None else np.full(finite.shape, 255, np.uint8)
+    return np.where(finite, base, 0).astype(np.uint8)
+
+
 def _read_strip(ds: Any, plan: InputPlan, grid: TileGrid, band: Band, row: int, with_mask: bool) -> _Strip:
     """Read the input rows of tile row ``row`` for ``band``, as L*, padded to the full strip size."""
     from rasterio.windows import Window
@@ -196,7 +211,7 @@ def _read_strip(ds: Any, plan: InputPlan, grid: TileGrid, band: Band, row: int, 
     win = Window(x0, y0, min(width, grid.width - x0), min(t, grid.height - y0))
     try:
         data = ds.read(list(plan.bands), window=win)
-        mask = ds.dataset_mask(window=win) if with_mask else None
+        mask = finite_mask(data, ds.dataset_mask(window=win)) if with_mask else None
     except Exception as e:  # rasterio raises several types for damaged files
         cause = e.__cause__ or e.__context__ or e
         raise InputError(

@@ -151,3 +151,29 @@ def test_four_band_input_works_with_band_choice(tiny_model, tmp_path):
     assert r.returncode == 0, r.stderr
     with rasterio.open(out) as o:
         assert o.crs.to_epsg() == 26914
+
+
+@pytest.mark.parametrize("option", [["--dodge", "nan"], ["--dodge", "1e12"], ["--tile", "0"], ["--tile", "102400"]])
+def test_nonsense_numbers_are_refused_in_one_line(gray_uint8_twd97, tmp_path, option):
+    r = run_cli("mosaic", str(gray_uint8_twd97), str(tmp_path / "out.tif"), *option)
+    assert r.returncode == 2 and "Invalid value" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "out.tif").exists()
+
+
+def test_nan_and_inf_pixels_of_a_float_input_are_nodata(tiny_model, tmp_path):
+    import numpy as np
+
+    from tests.conftest import write_tif
+
+    rng = np.random.default_rng(0)
+    data = rng.uniform(100.0, 3000.0, (1, 300, 300)).astype(np.float32)
+    data[0, 10:40, 10:40] = np.nan
+    data[0, 200:220, 50:90] = np.inf
+    src = write_tif(tmp_path / "float.tif", data, "EPSG:32631", rasterio.transform.from_origin(500000, 4000000, 0.5, 0.5))
+    out = tmp_path / "out.tif"
+    r = run_cli("mosaic", str(src), str(out), "--model", str(tiny_model), "--tile", "256")
+    assert r.returncode == 0, r.stderr
+    with rasterio.open(out) as o:
+        mask = o.dataset_mask()
+    assert (mask[10:40, 10:40] == 0).all() and (mask[200:220, 50:90] == 0).all()  # nodata, not painted black or white
+    assert (mask[100:180, 100:180] == 255).all()
