@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from geocolor.errors import GeocolorIOError, InputError
+from geocolor.files import make_readable
 from geocolor.types import PathLike
 
 
@@ -31,6 +32,7 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        make_readable(tmp)
         os.replace(tmp, target)
     except OSError as e:
         Path(tmp).unlink(missing_ok=True)

@@ -190,13 +190,22 @@ def _split_done(the_plan: HarvestPlan, store: OutputStore, known: dict[TileKey, 
         planned = TileRecord(key, TileStatus.PENDING, url_for(key), grid.tile_bounds(key.col, key.row), path=store.tile_relpath(key))
         path = store.tile_path(key)
         prev = known.get(key)
-        if path.exists():
+        if path.exists() and _damaged(path, prev):
+            log.warning("tile %s on disk differs from the manifest (%s); fetching it again", key.name, path)
+            path.unlink()
+            jobs.append(TileJob(planned, path))
+        elif path.exists():
             done.append(_on_disk(planned, path, prev))
         elif prev is not None and prev.status in (TileStatus.BLANK, TileStatus.MISSING):
             done.append(TileRecord(key, prev.status, planned.url, planned.bounds, message=prev.message))
         else:
             jobs.append(TileJob(planned, path))
     return done, jobs
+
+
+def _damaged(path: Path, prev: TileRecord | None) -> bool:
+    """A recorded tile whose file no longer has the recorded size (truncated or replaced since)."""
+    return prev is not None and prev.status is TileStatus.OK and prev.size is not None and prev.size != path.stat().st_size
 
 
 def _on_disk(planned: TileRecord, path: Path, prev: TileRecord | None) -> TileRecord:

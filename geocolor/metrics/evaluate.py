@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from geocolor import __version__
+from geocolor.files import make_readable
 from geocolor.metrics.chroma import chroma_metrics, false_colour_counts, oracle_mean_ab
 from geocolor.metrics.colour_stats import ab_distances
 from geocolor.metrics.colourfulness import colourfulness, colourfulness_metrics
@@ -308,6 +309,7 @@ def write_json_atomic(path: PathLike, obj: Any) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(obj, f, indent=2, allow_nan=False)
+        make_readable(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -35,6 +35,7 @@ from typing import Any
 import torch
 
 from geocolor.errors import ModelFileError
+from geocolor.files import make_readable
 from geocolor.types import PathLike
 
 FORMAT = "geocolor-model"
@@ -167,13 +168,6 @@ def _plain(metadata: dict[str, Any]) -> dict[str, Any]:
         return json.loads(json.dumps(metadata, default=str, allow_nan=True))
     except (TypeError, ValueError) as e:
         raise ModelFileError(f"model metadata is not JSON-compatible: {e}") from None
-
-
-def make_readable(path: PathLike) -> None:
-    """Give a temp file the permissions a normally created file would have (mkstemp makes it 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
 
 
 def read_model_file(path: PathLike) -> dict[str, Any]:

@@ -36,8 +36,45 @@ def check_output(dst: Path, src: Path, overwrite: bool) -> None:
 
 
 def temp_paths(dst: Path) -> tuple[Path, Path]:
+    """This process's temp files for ``dst`` (``.NAME.PID.raw.tif``, ``.NAME.PID.tmp.tif``).
+
+    Temp files of ``dst`` left by processes that no longer run (a ``kill -9``) are removed first.
+    """
+    remove_stale_temps(dst)
     stem = f".{dst.name}.{os.getpid()}"
     return dst.parent / f"{stem}.raw.tif", dst.parent / f"{stem}.tmp.tif"
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs (on this machine)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
+
+
+def remove_stale_temps(dst: Path) -> list[Path]:
+    """Delete ``dst``'s temp files (and their ``.ovr``/``.aux.xml`` side files) whose writer process is gone."""
+    import re
+
+    pattern = re.compile(rf"^\.{re.escape(dst.name)}\.(\d+)\.(raw|tmp)\.tif(\.ovr|\.aux\.xml|\.ovr\.tmp)?$")
+    removed = []
+    try:
+        entries = list(dst.parent.iterdir())
+    except OSError:
+        return removed
+    for path in entries:
+        m = pattern.match(path.name)
+        if m and int(m.group(1)) != os.getpid() and not pid_alive(int(m.group(1))):
+            try:
+                path.unlink()
+                removed.append(path)
+            except OSError:
+                pass
+    return removed
 
 
 def create_raw(path: Path, src: Any, **profile: Any) -> Any:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from geocolor.errors import ConfigError, GeocolorError, ModelFileError
+from geocolor.files import make_readable
 from geocolor.types import PathLike
 
 log = logging.getLogger(__name__)
@@ -180,7 +181,7 @@ def _atomic_write(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
-        os.chmod(tmp, 0o644)
+        make_readable(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -142,3 +142,17 @@ def test_gives_up_after_the_retry_budget(proxy: FaultProxy, tmp_path: Path) -> N
     result = harvest(config)
     failed = [t for t in manifest(config.out)["tiles"] if t["status"] == "failed"]
     assert result.failed == 1 and len(failed) == 1 and "gave up after 3 attempts (HTTP 503)" in failed[0]["message"]
+
+
+def test_a_tile_damaged_on_disk_is_fetched_again_on_resume(proxy: FaultProxy, proxy_clean_run, tmp_path: Path) -> None:
+    ref_config, ref = proxy_clean_run
+    proxy.reset()
+    config = sample_config(proxy.base, tmp_path / "out", zoom="14")
+    harvest(config)
+    victim = tifs(config.out)[0]
+    victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])  # truncated after the harvest
+    result = harvest(config)
+    assert result.fetched == 1 and result.skipped == ref.total - 1
+    assert manifest(config.out) == manifest(ref_config.out)  # the same bytes as a clean run, not a new checksum
+    with rasterio.open(victim) as ds:
+        assert ds.read().shape == (4, 256, 256)

@@ -83,3 +83,12 @@ def test_sigkill_mid_run_leaves_no_output(tiny_model, tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not out.exists()
+    left = [p for p in tmp_path.iterdir() if p.name.startswith(".out.tif.")]
+    assert left, "a killed run cannot clean up after itself"
+    small = tmp_path / "small.tif"
+    with rasterio.open(src) as s_ds, rasterio.open(small, "w", **{**s_ds.profile, "width": 256, "height": 256}) as d:
+        d.write(s_ds.read(window=((0, 256), (0, 256))))
+    r = subprocess.run([sys.executable, "-m", "geocolor.cli", "-q", "mosaic", str(small), str(out), "--model", str(tiny_model)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [], "the next run removed the dead run's temp files"
