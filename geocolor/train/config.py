@@ -294,6 +294,14 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError("no training data: set data.dataset (a geocolor dataset folder) or data.sources (colour rasters)")
     if cfg.steps <= 0 or cfg.data.batch_size <= 0:
         raise ConfigError("steps and data.batch_size must be positive")
+    for name, lr in (("optim.lr", cfg.optim.lr), ("optim.lr_d", cfg.optim.lr_d)):
+        if lr is not None and not (lr > 0 and lr < float("inf")):
+            raise ConfigError(f"{name} must be a positive number, got {lr}")
+    for name, width in (("model.ngf", cfg.model.ngf), ("model.ndf", cfg.model.ndf)):
+        if not 1 <= width <= 512:
+            raise ConfigError(f"{name} must be within 1..512, got {width}")
+    if cfg.data.dataset and not Path(cfg.data.dataset).is_dir():
+        raise ConfigError(f"data.dataset {cfg.data.dataset} is not a folder (give the output folder of geocolor dataset)")
     _validate_model(cfg)
     if cfg.performance.amp not in AMP_MODES:
         raise ConfigError(f"unknown performance.amp {cfg.performance.amp!r}; choose one of {', '.join(AMP_MODES)}")

@@ -52,13 +52,18 @@ def run_sweep(
     if sort_by not in SORT_METRICS:
         raise ConfigError(f"cannot sort a sweep by {sort_by!r}; choose one of {', '.join(SORT_METRICS)}")
     out = Path(out)
-    cfgs = [load_config(p, [*overrides, f"out_dir={out}"]) for p in configs]
+    cfgs, rows = [], []
+    for p in configs:  # a config that does not load is recorded as failed; the others still run
+        try:
+            cfgs.append(load_config(p, [*overrides, f"out_dir={out}"]))
+        except GeocolorError as e:
+            log.error("%s cannot be loaded: %s", p, e)
+            rows.append({"run": Path(p).stem, "status": f"failed: {e}"})
     names = [c.name for c in cfgs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ConfigError(f"several configs share the name {', '.join(dupes)}; each run of a sweep needs its own name")
     out.mkdir(parents=True, exist_ok=True)
-    rows = []
     for i, cfg in enumerate(cfgs, 1):
         log.info("sweep %d/%d: %s", i, len(cfgs), cfg.name)
         status = _train_one(cfg, show_progress)

@@ -145,11 +145,22 @@ class Trainer:
         )
 
     def _load_checkpoint(self) -> None:
-        state = torch.load(self.ckpt, map_location=self.device, weights_only=True)
-        self.model.load_state_dict(state["model"])
-        self.step = int(state["step"])
-        self.best = float(state["best"])
-        self.best_eval = json.loads(state["best_eval"])
+        import pickle
+        import zipfile
+
+        try:
+            state = torch.load(self.ckpt, map_location=self.device, weights_only=True)
+            self.model.load_state_dict(state["model"])
+            self.step = int(state["step"])
+            self.best = float(state["best"])
+            self.best_eval = json.loads(state["best_eval"])
+        except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError, KeyError, TypeError,
+                ValueError, AttributeError, IndexError) as e:
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+            raise TrainingError(
+                f"cannot resume from {self.ckpt}: it is damaged, from another run or not a geocolor checkpoint ({first}); "
+                "move it away to start the run again"
+            ) from None
         rngs = state.get("rank_rngs") or [state]
         if len(rngs) != self.rank.world:
             log.warning("the checkpoint was written by %d process(es), this run has %d: chips are drawn afresh", len(rngs), self.rank.world)

@@ -35,15 +35,19 @@ def test_sweep_trains_tabulates_skips_and_resumes(tmp_path):
     broken_tree.update(name="broken", data={"tile": 128, "batch_size": 2, "sources": [{"path": str(tmp_path / "missing.tif")}]})
     broken = tmp_path / "broken.yaml"
     broken.write_text(yaml.safe_dump(broken_tree))
+    invalid = tmp_path / "invalid.yaml"
+    invalid.write_text(yaml.safe_dump({**broken_tree, "name": "invalid", "model": {"ngf": "wide"}}))  # does not even load
     out = tmp_path / "sweep"
-    args = ["-q", "sweep", str(a), str(b), str(broken), "--out", str(out), "--set", "steps=2", "--set", "eval_every=2",
-            "--device", "cpu"]
+    args = ["-q", "sweep", str(a), str(b), str(broken), str(invalid), "--out", str(out), "--set", "steps=2",
+            "--set", "eval_every=2", "--device", "cpu"]
     r = CliRunner().invoke(cli, args)
-    assert r.exit_code == 1 and "1 of 3 runs failed (broken)" in str(r.exception)
+    assert r.exit_code == 1 and "2 of 4 runs failed (invalid, broken)" in str(r.exception), r.exception
     assert yaml.safe_load((out / "unet_small" / "config.yaml").read_text())["device"] == "cpu"
     rows = read_rows(out / "results.csv")
-    assert [row["status"] for row in rows][:2] == ["trained", "trained"] and rows[2]["run"] == "broken"
-    assert rows[2]["status"].startswith("failed: cannot read training source")
+    assert [row["status"] for row in rows][:2] == ["trained", "trained"] and {rows[2]["run"], rows[3]["run"]} == {"broken", "invalid"}
+    failed = {row["run"]: row["status"] for row in rows[2:]}
+    assert failed["broken"].startswith("failed: cannot read training source")
+    assert failed["invalid"].startswith("failed: model.ngf must be int")
     good = rows[:2]
     assert {row["run"] for row in good} == {"unet_small", "unet_lsgan"}
     assert float(good[0]["delta_e2000"]) <= float(good[1]["delta_e2000"])  # sorted, lowest first

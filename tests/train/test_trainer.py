@@ -81,6 +81,10 @@ def test_non_finite_loss_stops_with_clear_message(tmp_path, monkeypatch):
     (["model.ngf=abc"], "must be int"),
     (["data.tile=100"], "multiple of 128"),
     (["model.color_space=xyz"], "not available"),
+    (["optim.lr=-0.001"], "optim.lr must be a positive number"),
+    (["optim.lr=.nan"], "optim.lr must be a positive number"),
+    (["model.ngf=-4"], "model.ngf must be within 1..512"),
+    (["data.dataset=pipelines/default_model.yaml"], "is not a folder"),
 ])
 def test_config_errors_name_the_problem(tmp_path, override, message):
     with pytest.raises(ConfigError, match=message):
@@ -127,3 +131,25 @@ def test_progress_line_for_logs_without_a_terminal():
     line = progress_line(1000, 9000, {"g_l1": 4.2, "d_real": 0.5}, seconds=100.0, steps=125, batch=8)
     assert line == "step 1000/9000  g_l1 4.200  d_real 0.500  10.0 img/s  ETA 1h 46m"  # 8000 steps at 1.25 steps/s
     assert progress_line(5, 10, {}, seconds=0.0, steps=0, batch=8).endswith("ETA ?")
+
+
+class Hook:
+    """An arbitrary object in a checkpoint: unpickling it would run code, so weights_only refuses it."""
+
+
+@pytest.mark.parametrize("damage", ["truncated", "pickled_code", "foreign"])
+def test_resume_from_a_damaged_checkpoint_is_one_line(tmp_path, damage):
+    import pickle
+
+    cfg = load_config(tiny_config(tmp_path))
+    train(cfg, show_progress=False)
+    ckpt = cfg.run_dir / "checkpoint.pt"
+    if damage == "truncated":
+        ckpt.write_bytes(ckpt.read_bytes()[:4000])
+    elif damage == "pickled_code":
+        torch.save({"model": {}, "step": 1, "hook": Hook()}, ckpt, pickle_protocol=pickle.HIGHEST_PROTOCOL)  # code: refused
+    else:
+        torch.save({"weights": torch.zeros(3)}, ckpt)
+    with pytest.raises(TrainingError, match="cannot resume from .*checkpoint.pt") as info:
+        train(cfg, resume=True, show_progress=False)
+    assert "\n" not in str(info.value)
