@@ -73,6 +73,12 @@ def main() -> None:
     except GeocolorError as e:
         click.echo(f"Error: {e}", err=True)
         sys.exit(1)
+    except UnicodeEncodeError as e:  # a file name that is not valid UTF-8 (GDAL and JSON need UTF-8)
+        import os
+
+        shown = repr(os.fsencode(e.object))[2:-1] if isinstance(e.object, str) else repr(e.object)
+        click.echo(f"Error: the name '{shown}' is not valid UTF-8; rename the file (GDAL reads UTF-8 paths only)", err=True)
+        sys.exit(1)
     except KeyboardInterrupt:
         click.echo("Interrupted; no output was left half-written.", err=True)
         sys.exit(130)

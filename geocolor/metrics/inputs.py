@@ -95,10 +95,13 @@ def load_images(folder: PathLike) -> EvalSet:
 def _read_rgb_raster(path: PathLike) -> np.ndarray:
     import rasterio
 
-    with rasterio.open(path) as src:
-        if src.count < 3:
-            raise InputError(f"{path} has {src.count} band(s); a colour GeoTIFF with 3 bands is needed")
-        return np.moveaxis(src.read([1, 2, 3]), 0, -1).astype(np.uint8)
+    try:
+        with rasterio.open(path) as src:
+            if src.count < 3:
+                raise InputError(f"{path} has {src.count} band(s); a colour GeoTIFF with 3 bands is needed")
+            return np.moveaxis(src.read([1, 2, 3]), 0, -1).astype(np.uint8)
+    except rasterio.errors.RasterioError as e:
+        raise InputError(f"{path} is not a raster GDAL can read ({str(e).splitlines()[0][:120]})") from None
 
 
 def load_pair(output: PathLike, truth: PathLike, size: int = 256) -> EvalSet:

@@ -138,3 +138,10 @@ def test_cli_geotiff_pair(tmp_path):
 def test_cli_needs_data_or_pair(tmp_path):
     res = CliRunner().invoke(cli, ["evaluate", "--out", str(tmp_path / "x")])
     assert res.exit_code != 0 and "--data" in res.output
+
+
+def test_pair_with_a_file_that_is_not_a_raster_is_one_line(tmp_path):
+    (tmp_path / "notes.tif").write_text("not an image")
+    res = CliRunner().invoke(cli, ["evaluate", "--pair", str(tmp_path / "notes.tif"), str(tmp_path / "notes.tif"),
+                                   "--out", str(tmp_path / "rep")])
+    assert res.exit_code != 0 and "is not a raster GDAL can read" in str(res.exception)

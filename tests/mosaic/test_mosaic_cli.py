@@ -177,3 +177,14 @@ def test_nan_and_inf_pixels_of_a_float_input_are_nodata(tiny_model, tmp_path):
         mask = o.dataset_mask()
     assert (mask[10:40, 10:40] == 0).all() and (mask[200:220, 50:90] == 0).all()  # nodata, not painted black or white
     assert (mask[100:180, 100:180] == 255).all()
+
+
+def test_a_file_name_that_is_not_utf8_is_one_line(gray_uint8_twd97, tmp_path):
+    import os
+    import shutil
+
+    name = os.fsdecode(b"caf\xe9.tif")  # Latin-1 bytes, as old archives name their scans
+    shutil.copy(gray_uint8_twd97, tmp_path / name)
+    r = subprocess.run([sys.executable, "-m", "geocolor.cli", "mosaic", name, "out.tif"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1 and "is not valid UTF-8; rename the file" in r.stderr and "Traceback" not in r.stderr
