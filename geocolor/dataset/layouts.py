@@ -125,8 +125,19 @@ def _parse(key: str, value: str) -> Any:
 def read_manifest(root: PathLike) -> list[dict[str, Any]]:
     """The manifest rows with numbers parsed (empty cells become None)."""
     path = Path(root) / MANIFEST
+    rows = []
     try:
         with open(path, newline="", encoding="utf-8") as f:
-            return [{k: _parse(k, v) for k, v in row.items()} for row in csv.DictReader(f)]
+            for n, row in enumerate(csv.DictReader(f), start=2):
+                if None in row or None in row.values():  # a short or long row: cut off, or not ours
+                    given = sum(v is not None for k, v in row.items() if k is not None)
+                    raise InputError(f"{path} is damaged (line {n} has {given} of {len(MANIFEST_FIELDS)} fields); "
+                                     "rebuild the dataset with geocolor dataset ... --overwrite")
+                rows.append({k: _parse(k, v) for k, v in row.items()})
     except FileNotFoundError:
         raise InputError(f"{path} is missing: {root} is not a finished geocolor dataset (run geocolor dataset)") from None
+    except InputError:
+        raise
+    except (ValueError, UnicodeDecodeError, csv.Error) as e:
+        raise InputError(f"{path} is damaged ({str(e)[:100]}); rebuild the dataset with geocolor dataset ... --overwrite") from None
+    return rows

@@ -142,3 +142,19 @@ def test_default_block_size_shrinks_until_every_split_gets_chips(naip, tmp_path,
     assert "chip widths) so that train, val, test all get chips" in caplog.text
     with pytest.raises(InputError, match="too small to give"):  # 2 x 1 chips cannot make three splits
         build(small, tmp_path / "tiny", size=200, split=[0.5, 0.25, 0.25], degrade="none")
+
+
+def test_a_truncated_manifest_is_one_line_for_train_and_evaluate(naip, tmp_path):
+    from click.testing import CliRunner
+
+    from geocolor.cli import cli
+    from geocolor.models import DEFAULT_MODEL
+
+    build(naip, tmp_path / "ds", split=[0.6, 0.2, 0.2], block_size=960.0, degrade="none")
+    manifest = tmp_path / "ds" / "manifest.csv"
+    manifest.write_bytes(manifest.read_bytes()[:300])  # cut off in the middle of a row
+    for args in (["train", "--data", str(tmp_path / "ds"), "--steps", "1"],
+                 ["evaluate", "--model", str(DEFAULT_MODEL), "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "r")]):
+        r = CliRunner().invoke(cli, ["-q", *args])
+        assert r.exit_code != 0 and isinstance(r.exception, InputError), r.output
+        assert "manifest.csv is damaged (line 2 has" in str(r.exception) and "\n" not in str(r.exception)
