@@ -22,7 +22,9 @@ nothing is downloaded. ``load_lpips`` returns the metric or the reason it is una
 from __future__ import annotations
 
 import os
+import pickle
 import re
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,7 +146,8 @@ def load_lpips(weights_dir: str | os.PathLike[str] | None = None, net: str = "al
         model.features.load_state_dict({k: v for k, v in feats.items() if int(k.split(".")[0]) <= spec.taps[-1]})
         for param, w in zip(model.lins, _linear_weights(torch.load(str(linear), map_location="cpu", weights_only=True), 5)):
             param.copy_(w)
-    except (RuntimeError, ValueError, OSError, KeyError, AttributeError, IndexError) as e:
+    except (RuntimeError, ValueError, OSError, KeyError, AttributeError, IndexError, TypeError, EOFError,
+            pickle.UnpicklingError, zipfile.BadZipFile) as e:  # damaged, foreign or code-carrying files
         return None, f"LPIPS-{net} weights ({backbone.name}, {linear.name}) did not load: {str(e).splitlines()[0][:160]}"
     return model, ""
 

@@ -127,3 +127,22 @@ def test_cli_pair_without_weights_says_skipped(tmp_path, monkeypatch):
     assert fig["distribution"]["lpips"]["status"].startswith("skipped: no LPIPS-alex weights")
     assert "lpips" not in fig["methods"]["output"]["summary"]
     assert "LPIPS</b>: skipped: no LPIPS-alex weights" in (out / "report.html").read_text()
+
+
+class _Payload:
+    """Any object in a weights file: unpickling it would run code, so weights_only refuses it."""
+
+
+@pytest.mark.parametrize("damage", ["pickled_code", "truncated"])
+def test_malicious_or_damaged_linear_weights_are_skipped_with_reason(tmp_path, weights, damage):
+    import pickle
+
+    folder = tmp_path / "w"
+    folder.mkdir()
+    (folder / "alexnet-owt-7be5be79.pth").write_bytes((weights / "alexnet-owt-7be5be79.pth").read_bytes())
+    if damage == "pickled_code":
+        torch.save({"lin0.model.1.weight": _Payload()}, folder / "lpips_alex.pth", pickle_protocol=pickle.HIGHEST_PROTOCOL)
+    else:
+        (folder / "lpips_alex.pth").write_bytes((weights / "alex.pth").read_bytes()[:200])
+    model, why = load_lpips(folder)
+    assert model is None and "did not load" in why and "\n" not in why
