@@ -72,7 +72,7 @@ def command(ctx: click.Context, url: str | None, layer: str | None, xyz: str | N
     """
     from geocolor.harvest import HarvestConfig, HarvestError, RetryPolicy, plan
     from geocolor.harvest.api import make_fetcher
-    from geocolor.harvest.config import parse_assignment, parse_header
+    from geocolor.harvest.config import check_url, parse_assignment, parse_header
 
     verbose = (ctx.obj or {}).get("verbose", 0)
     logging.getLogger("httpx").setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
@@ -80,6 +80,7 @@ def command(ctx: click.Context, url: str | None, layer: str | None, xyz: str | N
     if list_only:
         if not url:
             raise click.UsageError("--list needs --url")
+        check_url(url, "--url")
         _list_layers(url, headers, timeout, deadline, max_bytes)
         return
     if not zoom or not out:

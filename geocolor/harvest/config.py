@@ -64,6 +64,9 @@ class HarvestConfig:
                 raise ConfigError(f"XYZ zoom must be a whole number, got {self.zoom!r}")
             if "{z}" not in self.xyz or "{x}" not in self.xyz or ("{y}" not in self.xyz and "{-y}" not in self.xyz):
                 raise ConfigError(f"XYZ template needs {{z}}, {{x}} and {{y}} (or {{-y}}): {self.xyz}")
+        for what, url in (("--url", self.url), ("--xyz", self.xyz)):
+            if url is not None:
+                check_url(url, what)
         if self.workers < 1:
             raise ConfigError(f"workers must be at least 1, got {self.workers}")
         if self.rate is not None and self.rate <= 0:
@@ -74,6 +77,19 @@ class HarvestConfig:
             raise ConfigError(f"max tiles must be 0 (no limit) or positive, got {self.max_tiles}")
         if self.tile_size < 1:
             raise ConfigError(f"tile size must be positive, got {self.tile_size}")
+
+
+def check_url(url: str, what: str = "URL") -> None:
+    """Refuse a URL that is not http(s) with a host, in one line (``ConfigError``)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as e:
+        raise ConfigError(f"{what} {url!r} is not a valid URL ({e})") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{what} {url!r} must be an http:// or https:// URL with a host")
 
 
 def parse_header(text: str) -> tuple[str, str]:

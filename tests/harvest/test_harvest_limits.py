@@ -54,3 +54,17 @@ def test_projected_boxes_keep_their_order_rule():
 def test_tile_matrix_ids_stay_one_path_component(ident, expected):
     part = safe_part(ident)
     assert part == expected and "/" not in part and part not in (".", "..")
+
+
+@pytest.mark.parametrize("kind, url, message", [
+    ("url", "http://[bad", "is not a valid URL"),
+    ("xyz", "http://[bad/{z}/{x}/{y}.png", "is not a valid URL"),
+    ("url", "ftp://host/caps.xml", "must be an http:// or https:// URL"),
+    ("url", "http://127.0.0.1:99999/x", "Port out of range"),
+])
+def test_bad_urls_are_one_line(tmp_path, kind, url, message):
+    from geocolor.errors import ConfigError
+
+    extra = {"url": url, "layer": "x"} if kind == "url" else {"xyz": url}
+    with pytest.raises(ConfigError, match=message):
+        HarvestConfig(out=tmp_path / "o", aoi=aoi_from_bbox("0,0,0.01,0.01"), zoom="10", **extra)
