@@ -104,7 +104,7 @@ def decode_image(content: bytes) -> UInt8Array:
     """
     if not content:
         raise TileDecodeError("empty body")
-    if content[:4] in (b"II*\x00", b"MM\x00*"):
+    if content[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):  # TIFF and BigTIFF
         return _decode_tiff(content)
     from PIL import Image, UnidentifiedImageError
 
@@ -115,6 +115,8 @@ def decode_image(content: bytes) -> UInt8Array:
             if img.mode not in _PIL_8BIT:
                 raise TileDecodeError(f"tile is {img.mode}, geocolor harvests 8-bit colour tiles")
             rgba = np.asarray(img.convert("RGBA"))
+    except Image.DecompressionBombError as e:
+        raise TileDecodeError(f"tile refused before decoding: {e}") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise TileDecodeError(f"body does not decode as an image ({e})") from e
     return np.ascontiguousarray(np.moveaxis(rgba, -1, 0))

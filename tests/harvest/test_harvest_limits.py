@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 import pytest
 
 from geocolor.aoi import aoi_from_bbox
@@ -68,3 +70,17 @@ def test_bad_urls_are_one_line(tmp_path, kind, url, message):
     extra = {"url": url, "layer": "x"} if kind == "url" else {"xyz": url}
     with pytest.raises(ConfigError, match=message):
         HarvestConfig(out=tmp_path / "o", aoi=aoi_from_bbox("0,0,0.01,0.01"), zoom="10", **extra)
+
+
+def test_a_sparse_giant_tiff_tile_is_refused_before_decoding():
+    from rasterio.io import MemoryFile
+
+    from geocolor.harvest.tiles import TileDecodeError, decode_image
+
+    with MemoryFile() as mem:
+        with mem.open(driver="GTiff", width=60000, height=60000, count=3, dtype="uint8", tiled=True, SPARSE_OK=True) as ds:
+            ds.write_band(1, np.zeros((1, 1), np.uint8), window=((0, 1), (0, 1)))
+        content = mem.read()
+    assert len(content) < 2_000_000  # a few bytes on the wire, 10 GB once decoded
+    with pytest.raises(TileDecodeError, match="60000 x 60000"):
+        decode_image(content)
