@@ -153,3 +153,16 @@ def test_resume_from_a_damaged_checkpoint_is_one_line(tmp_path, damage):
     with pytest.raises(TrainingError, match="cannot resume from .*checkpoint.pt") as info:
         train(cfg, resume=True, show_progress=False)
     assert "\n" not in str(info.value)
+
+
+def test_training_in_a_log_prints_plain_progress_lines(tmp_path):
+    """No terminal (nohup, a cluster job): the bar is off, and plain lines with step, losses, img/s and ETA appear."""
+    import subprocess
+    import sys
+
+    cfg_path = tiny_config(tmp_path)
+    r = subprocess.run([sys.executable, "-m", "geocolor.cli", "train", str(cfg_path)], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("step ")]
+    assert lines and lines[-1].startswith("step 4/4 ") and "img/s" in lines[-1] and "ETA" in lines[-1]
