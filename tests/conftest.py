@@ -94,6 +94,20 @@ def uint16_nodata_utm(tmp_path_factory) -> Path:
     return write_tif(path, data, crs.to_string(), transform, nodata=0)
 
 
+NAN_BLOCK = (slice(100, 130), slice(100, 130))  # where float_with_nonfinite puts NaN
+INF_BLOCK = (slice(20, 30), slice(200, 220))  # and +inf
+
+
+def float_with_nonfinite(path: Path, size: int = 256) -> Path:
+    """A float32 gray GeoTIFF (values 100..3000, EPSG:32631) with a NaN block and an infinite block."""
+    import rasterio
+
+    data = np.random.default_rng(0).uniform(100.0, 3000.0, (1, size, size)).astype(np.float32)
+    data[(0, *NAN_BLOCK)] = np.nan
+    data[(0, *INF_BLOCK)] = np.inf
+    return write_tif(path, data, "EPSG:32631", rasterio.transform.from_origin(500000, 4000000, 0.5, 0.5))
+
+
 def make_tiny_model(path: Path, ngf: int = 4, seed: int = 0) -> Path:
     """A seeded, untrained U-Net model file: fast, and its output has plenty of colour."""
     import torch

@@ -231,13 +231,11 @@ def test_biharmonic_fill_keeps_known_pixels_and_is_exact_on_a_plane():
 
 
 def test_nan_and_inf_pixels_of_a_float_input_are_holes_to_fill(tiny_inpaint_model, tmp_path):
-    rng = np.random.default_rng(0)
-    data = rng.uniform(100.0, 3000.0, (1, 256, 256)).astype(np.float32)
-    data[0, 100:130, 100:130] = np.nan
-    data[0, 20:30, 200:220] = np.inf
-    src = write_tif(tmp_path / "float.tif", data, "EPSG:32631", rasterio.transform.from_origin(500000, 4000000, 0.5, 0.5))
+    from tests.conftest import NAN_BLOCK, float_with_nonfinite
+
+    src = float_with_nonfinite(tmp_path / "float.tif")
     result = inpaint(src, tmp_path / "out.tif", model=tiny_inpaint_model, device="cpu", show_progress=False)
     with rasterio.open(tmp_path / "out.tif") as o:
         out = o.read(1)
     assert result.hole_pixels == 30 * 30 + 10 * 20 and result.filled_pixels == result.hole_pixels
-    assert np.isfinite(out).all() and 100.0 <= out[100:130, 100:130].min() and out[100:130, 100:130].max() <= 3000.0
+    assert np.isfinite(out).all() and 100.0 <= out[NAN_BLOCK].min() and out[NAN_BLOCK].max() <= 3000.0

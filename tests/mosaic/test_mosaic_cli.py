@@ -161,22 +161,16 @@ def test_nonsense_numbers_are_refused_in_one_line(gray_uint8_twd97, tmp_path, op
 
 
 def test_nan_and_inf_pixels_of_a_float_input_are_nodata(tiny_model, tmp_path):
-    import numpy as np
+    from tests.conftest import INF_BLOCK, NAN_BLOCK, float_with_nonfinite
 
-    from tests.conftest import write_tif
-
-    rng = np.random.default_rng(0)
-    data = rng.uniform(100.0, 3000.0, (1, 300, 300)).astype(np.float32)
-    data[0, 10:40, 10:40] = np.nan
-    data[0, 200:220, 50:90] = np.inf
-    src = write_tif(tmp_path / "float.tif", data, "EPSG:32631", rasterio.transform.from_origin(500000, 4000000, 0.5, 0.5))
+    src = float_with_nonfinite(tmp_path / "float.tif", size=300)
     out = tmp_path / "out.tif"
     r = run_cli("mosaic", str(src), str(out), "--model", str(tiny_model), "--tile", "256")
     assert r.returncode == 0, r.stderr
     with rasterio.open(out) as o:
         mask = o.dataset_mask()
-    assert (mask[10:40, 10:40] == 0).all() and (mask[200:220, 50:90] == 0).all()  # nodata, not painted black or white
-    assert (mask[100:180, 100:180] == 255).all()
+    assert (mask[NAN_BLOCK] == 0).all() and (mask[INF_BLOCK] == 0).all()  # nodata, not painted black or white
+    assert (mask[150:250, 150:250] == 255).all()
 
 
 def test_a_file_name_that_is_not_utf8_is_one_line(gray_uint8_twd97, tmp_path):
