@@ -117,7 +117,8 @@ class HarvestParams:
 
     def runner_args(self) -> list[str]:
         """The ``geocolor.qgis_runner harvest`` arguments for these parameters."""
-        args = ["harvest", "--url", self.url, "--layer", self.layer, "--bbox", ",".join(repr(float(v)) for v in self.bbox),
+        bbox = ",".join(repr(float(v)) for v in self.bbox)  # one "--bbox=..." word: a leading "-" is not an option
+        args = ["harvest", "--url", self.url, "--layer", self.layer, f"--bbox={bbox}",
                 "--bbox-crs", self.bbox_crs, "--zoom", self.zoom, "--out", os.path.abspath(self.out)]
         if self.tms:
             args += ["--tms", self.tms]

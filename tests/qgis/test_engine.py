@@ -87,7 +87,7 @@ def test_params_become_runner_arguments():
     assert args == ["colorize", "/d/in.tif", "/d/out.tif", "--device", "cpu", "--model", "/m/m.pt", "--overwrite"]
     assert ColorizeParams("in.tif", "out.tif").runner_args()[1] == os.path.abspath("in.tif")  # the runner's cwd differs
     h = HarvestParams("http://h/caps.xml", "ortho", (1, 2, 3, 4), "EPSG:3857", "15", "/out", tms="WebMercatorQuad")
-    assert h.runner_args()[h.runner_args().index("--bbox") + 1] == "1.0,2.0,3.0,4.0"
+    assert "--bbox=1.0,2.0,3.0,4.0" in h.runner_args()
     assert h.runner_args()[-2:] == ["--tms", "WebMercatorQuad"]
 
 
@@ -181,3 +181,12 @@ def test_run_inpaint_fills_the_hole_with_progress_in_both_modes(tmp_path, gray_w
         assert dst.crs == src.crs and dst.transform == src.transform
     with pytest.raises(EngineError, match="f.tif"):  # exists, no overwrite: the engine's one-line message
         run_inpaint(run_engine, InpaintParams(str(gray_with_hole), str(tmp_path / "f.tif"), None, str(tiny_inpaint_model)))
+
+
+def test_western_hemisphere_bbox_reaches_the_runner_intact():
+    """A bbox starting with a negative number (all of the Americas in EPSG:4326) is not read as an option."""
+    from geocolor.qgis_runner import _parser
+
+    h = HarvestParams("http://h/caps.xml", "ortho", (-99.16, 47.0, -99.1, 47.05), "EPSG:4326", "15", "/out")
+    args = _parser().parse_args(h.runner_args())
+    assert args.bbox == "-99.16,47.0,-99.1,47.05" and args.bbox_crs == "EPSG:4326"
