@@ -29,13 +29,16 @@ def summary_lines(path: str, size_bytes: int, meta: dict[str, Any]) -> list[str]
     )
     if tr:
         seen = f", {tr['images_seen']} crops" if "images_seen" in tr else ""
-        loss = f", {tr.get('gan_mode', '?')} GAN + L1 {tr.get('lambda_l1', '?')}" if "gan_mode" in tr else ""
+        if tr.get("lambda_gan") == 0:
+            loss = f", L1 {tr.get('lambda_l1', '?')} only (no GAN)"
+        else:
+            loss = f", {tr.get('gan_mode', '?')} GAN + L1 {tr.get('lambda_l1', '?')}" if "gan_mode" in tr else ""
         out.append(f"trained: {tr.get('steps', '?')} steps of {tr.get('batch_size', '?')}{seen}{loss}; {str(tr.get('date', ''))[:10]}"
                    f" geocolor {tr.get('geocolor', '?')}")
     catalog = tr.get("catalog")
     if catalog:
         trained = [c for c in catalog if c.get("role") == "train"]
-        out.append(f"data: {len(trained)} sources (catalogue), checkpoints chosen on "
+        out.append(f"data: {len(trained)} sources (catalogue); held out for its evaluation: "
                    + (", ".join(c["source"] for c in catalog if c.get("role") == "val") or "none"))
         out += [f"  {c['source']:<26} {c.get('gsd_m', 0):g} m  {c.get('files', '?')} file(s)  licence: {c.get('licence', '?')}" for c in trained]
     elif tr.get("sources"):

@@ -216,6 +216,7 @@ class Trainer:
                 "amp": cfg.performance.amp,
                 "gan_mode": cfg.loss.gan_mode,
                 "lambda_l1": cfg.loss.lambda_l1,
+                "lambda_gan": cfg.loss.lambda_gan,
                 **getattr(self.model, "training_info", {}),
                 "discriminator": {
                     "name": cfg.model.discriminator,
