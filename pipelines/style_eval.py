@@ -157,7 +157,10 @@ def sheets_experiment(models: dict[str, Path], work: Path) -> dict:
 
 
 def heldout_experiment(stylecolor: Path) -> dict:
-    """PSNR / SSIM / CIEDE2000 on the 256 px held-out chips of pipelines/default_model_v1.yaml."""
+    """PSNR / SSIM / CIEDE2000 on the 256 px held-out chips of the named sources of pipelines/stylecolor.yaml.
+
+    (The catalogue's val chips, which carry no style name, are left out.)
+    """
     import torch
 
     from geocolor.train.config import load_config
@@ -166,8 +169,9 @@ def heldout_experiment(stylecolor: Path) -> dict:
 
     cfg = load_config(REPO / "pipelines" / "stylecolor.yaml", ["data.tile=256"])
     data = ChipData(cfg.data)
-    chips, names = data.test_chips, data.test_names
     styles = {s.path.rsplit("/", 1)[-1]: s.style for s in cfg.data.sources}
+    keep = [i for i, n in enumerate(data.test_names) if styles.get(n.split("@")[0])]
+    chips, names = [data.test_chips[i] for i in keep], [data.test_names[i] for i in keep]
     era = [styles[n.split("@")[0]] for n in names]
     pix2pix, styled = load(DEFAULT_MODEL, device="cpu"), load(stylecolor, device="cpu")
     named = styled.metadata["style"]["named"]  # the codes that condition the model (learned, when it learned them)
