@@ -76,18 +76,18 @@ def _valid_windows(valid: np.ndarray, side: int) -> list[tuple[int, int]]:
 
 
 def _read(path: str) -> tuple[np.ndarray, np.ndarray]:
+    """The colour raster as the trainer reads it (nodata zeroed) and its valid pixels (no black nodata)."""
     import warnings
 
     import rasterio
 
+    from geocolor.train.config import SourceConfig
+    from geocolor.train.data import read_rgb
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-        with rasterio.open(path) as ds:
-            rgb = ds.read([1, 2, 3]).transpose(1, 2, 0)
-            all_valid = all(rasterio.enums.MaskFlags.all_valid in f for f in ds.mask_flag_enums)
-            valid = np.ones(rgb.shape[:2], bool) if all_valid else ds.dataset_mask() > 0
-    valid &= rgb.max(axis=-1) > 0  # black no-data corners of plain JPEGs
-    return np.ascontiguousarray(rgb), valid
+        rgb = read_rgb(SourceConfig(path))
+    return rgb, rgb.max(axis=-1) > 0  # masked pixels are zero, as are black no-data corners of plain JPEGs
 
 
 def source_crops(source: CatalogSource, per_source: int = 16, size: int = 512, seed: int = 0) -> list[Crop]:
@@ -121,9 +121,8 @@ def _flat(crop: Crop, ab: tuple[float, float]) -> np.ndarray:
 
 
 def _oracle(crop: Crop) -> np.ndarray:
-    from geocolor.color import rgb_to_lab
 
-    return _flat(crop, oracle_mean_ab(np.asarray(rgb_to_lab(crop.truth.astype(np.float32) / 255.0))))
+    return _flat(crop, oracle_mean_ab(_lab(crop.truth)))
 
 
 def model_colour(translator: Any) -> Callable[[Crop], np.ndarray]:
@@ -135,7 +134,7 @@ def model_colour(translator: Any) -> Callable[[Crop], np.ndarray]:
     return lambda crop: predict_chips(predict, [crop.truth])[0]
 
 
-def _ab(rgb: np.ndarray) -> np.ndarray:
+def _lab(rgb: np.ndarray) -> np.ndarray:
     from geocolor.color import rgb_to_lab
 
     return np.asarray(rgb_to_lab(rgb.astype(np.float32) / 255.0))
@@ -146,13 +145,13 @@ def reference_matched(outputs: Sequence[np.ndarray], crops: Sequence[Crop]) -> l
     from geocolor.style.palette import ab_moments, apply_to_lab, matching_transform, pool_moments
     from geocolor.train.evaluation import lab_to_uint8
 
-    truth = [ab_moments(_ab(c.truth)[..., 1:]) for c in crops]
+    truth = [ab_moments(_lab(c.truth)[..., 1:]) for c in crops]
     out = []
     for i, (pred, crop) in enumerate(zip(outputs, crops)):
-        lab = _ab(pred)
+        lab = _lab(pred)
         a, b = matching_transform(ab_moments(lab[..., 1:]), pool_moments([m for j, m in enumerate(truth) if j != i]))
         matched = apply_to_lab(lab, a, b)
-        matched[..., 0] = _ab(crop.truth)[..., 0]
+        matched[..., 0] = _lab(crop.truth)[..., 0]
         out.append(lab_to_uint8(matched))
     return out
 
