@@ -79,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     inp.add_argument("--mask", default=None)
     inp.add_argument("--model", default=None)
     inp.add_argument("--device", default="auto")
+    inp.add_argument("--method", choices=("auto", "network", "biharmonic"), default="auto")
     inp.add_argument("--overwrite", action="store_true")
     har = sub.add_parser("harvest", help="harvest WMTS tiles inside a bbox (see geocolor harvest)")
     har.add_argument("--url", required=True)
@@ -113,7 +114,7 @@ def _inpaint(args: argparse.Namespace, out: TextIO) -> str:
     from geocolor.inpaint import inpaint
 
     result = inpaint(args.src, args.dst, mask=args.mask, model=args.model, device=args.device, overwrite=args.overwrite,
-                     show_progress=False, progress=line_progress(out), is_cancelled=TERMINATED)
+                     method=args.method, show_progress=False, progress=line_progress(out), is_cancelled=TERMINATED)
     return f"DONE {result.path}"
 
 

@@ -19,12 +19,16 @@ from geocolor.commands.options import device_option, overwrite_option, show_prog
 @click.option("--thin", type=click.FloatRange(0, 16), default=3.0, show_default=True,
               help="Holes whose every pixel lies within this many px of a known one (scratches, dust) are filled by "
                    "biharmonic interpolation, which beats the network there; 0: the network fills everything.")
+@click.option("--method", type=click.Choice(["auto", "network", "biharmonic"]), default="auto", show_default=True,
+              help="How wider holes are filled: auto checks, hole by hole, which of the network and biharmonic "
+                   "interpolation rebuilds a hidden ring of known pixels around the hole better, and uses it (or a "
+                   "blend weighted by the two errors).")
 @device_option
 @overwrite_option
 @click.option("--cog/--no-cog", default=True, show_default=True, help="Write a Cloud Optimized GeoTIFF with overviews.")
 @click.pass_context
 def command(ctx: click.Context, src: str, dst: str, mask: str | None, model: str | None, tile: int | None, max_hole: float,
-            thin: float, device: str, overwrite: bool, cog: bool) -> None:
+            thin: float, method: str, device: str, overwrite: bool, cog: bool) -> None:
     """Fill the holes of IN into OUT: IN's nodata pixels, or where --mask is non-zero.
 
     Only hole pixels change; OUT keeps IN's bands, data type, nodata, CRS and transform. Holes wider
@@ -32,7 +36,7 @@ def command(ctx: click.Context, src: str, dst: str, mask: str | None, model: str
     """
     from geocolor.inpaint.engine import InpaintOptions, inpaint
 
-    opts = InpaintOptions(tile=tile, max_hole=max_hole, thin=thin, device=device, overwrite=overwrite, cog=cog, show_progress=show_progress(ctx))
+    opts = InpaintOptions(tile=tile, max_hole=max_hole, thin=thin, method=method, device=device, overwrite=overwrite, cog=cog, show_progress=show_progress(ctx))
     result = inpaint(src, dst, mask=mask, model=model, options=opts)
     if show_progress(ctx) or result.unfilled_pixels:
         click.echo(result.summary(), err=True)

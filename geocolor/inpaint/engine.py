@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from geocolor.errors import InputError
+from geocolor.inpaint.selfcheck import METHODS, FillReport, self_checked_fill
 from geocolor.mosaic import writer
 from geocolor.mosaic.reader import open_input
 from geocolor.types import CancelCallback, PathLike, ProgressCallback
@@ -48,6 +49,7 @@ class InpaintOptions:
     tile: int | None = None
     max_hole: float = 0.25  # widest hole filled, as a fraction of the tile
     thin: float = 3.0  # holes whose every pixel is within this many px of a known one: biharmonic fill (0: all by the network)
+    method: str = "auto"  # wider holes: auto (per-hole self-check), network or biharmonic (geocolor.inpaint.selfcheck)
     device: str = "auto"
     overwrite: bool = False
     cog: bool = True
@@ -67,11 +69,14 @@ class InpaintResult:
     max_hole_px: int
     seconds: float
     unfilled_boxes: list[tuple[int, int, int, int]] = field(default_factory=list)  # (row0, col0, row1, col1), first few
+    methods: FillReport = field(default_factory=FillReport)  # holes and pixels filled by each method
 
     def summary(self) -> str:
         text = f"{self.path}: {self.width} x {self.height}, filled {self.filled_pixels} of {self.hole_pixels} hole pixels"
         if self.unfilled_pixels:
             text += f"; {self.unfilled_pixels} pixels in holes wider than {self.max_hole_px} px were left unfilled"
+        if self.filled_pixels:
+            text += f"; {self.methods.summary()}"
         return text + f" ({self.seconds:.1f} s)"
 
 
@@ -230,7 +235,8 @@ def inpaint(src: PathLike, dst: PathLike, mask: PathLike | None = None, model: P
         finally:
             if source.mask_ds is not None:
                 source.mask_ds.close()
-    result = InpaintResult(dst_path, ds.width, ds.height, *counts[:3], layout.margin, time.perf_counter() - started, counts[3])
+    result = InpaintResult(dst_path, ds.width, ds.height, *counts[:3], layout.margin, time.perf_counter() - started, counts[3],
+                           counts[4])
     if result.unfilled_pixels:
         boxes = ", ".join(f"rows {a}-{c} cols {b}-{d}" for a, b, c, d in result.unfilled_boxes[:5])
         log.warning("%d hole pixels were left unfilled: their holes are wider than %d px (max_hole %.2f of the %d px tile); "
@@ -243,6 +249,8 @@ def _layout(ds: Any, inpainter: Any, opts: InpaintOptions) -> Layout:
     tile = opts.tile or inpainter.tile_size
     if tile % inpainter.tile_multiple:
         raise InputError(f"--tile {tile} must be a multiple of {inpainter.tile_multiple} for this model")
+    if opts.method not in METHODS:
+        raise InputError(f"--method {opts.method!r} is not one of {', '.join(METHODS)}")
     if not 0 < opts.max_hole < 0.45:
         raise InputError(f"--max-hole {opts.max_hole} must be between 0 and 0.45 (a fraction of the tile)")
     return Layout(ds.width, ds.height, tile, max(1, round(opts.max_hole * tile)))
@@ -258,7 +266,7 @@ def _open_raw(path: Path, ds: Any) -> Any:
 
 def _run(source: _Source, out: Any, layout: Layout, inpainter: Any, opts: InpaintOptions,
          progress: ProgressCallback | None, is_cancelled: CancelCallback | None = None
-         ) -> tuple[int, int, int, list[tuple[int, int, int, int]]]:
+         ) -> tuple[int, int, int, list[tuple[int, int, int, int]], FillReport]:
     from rasterio.windows import Window
     from tqdm import tqdm
 
@@ -266,6 +274,7 @@ def _run(source: _Source, out: Any, layout: Layout, inpainter: Any, opts: Inpain
 
     holes = filled = unfilled = 0
     boxes: list[tuple[int, int, int, int]] = []
+    report = FillReport()
     total = layout.count()
     ds = source.ds
     with tqdm(total=total, unit="window", desc="inpaint", disable=None if opts.show_progress else True, leave=False) as bar:
@@ -279,10 +288,12 @@ def _run(source: _Source, out: Any, layout: Layout, inpainter: Any, opts: Inpain
             if hole[cr, cc].any():
                 fill = fillable(hole, layout.margin / 2)
                 thin = fillable(hole, opts.thin) if opts.thin > 0 else np.zeros_like(hole)
-                if (fill & ~thin)[cr, cc].any():
-                    data = _fill_window(source, data, unknown, fill & ~thin, layout.tile, inpainter)
+                wide = _touching_core(fill & ~thin, (cr, cc))
+                if wide.any():
+                    data = _fill_window(source, data, unknown, wide, layout.tile, inpainter, opts.method, report, (cr, cc))
                 if thin[cr, cc].any():
                     data = _fill_thin(source, data, thin)
+                    _tally_thin(thin, (cr, cc), report)
                 left = hole & ~fill
                 if left[cr, cc].any():
                     rows, cols = np.nonzero(left[cr, cc])
@@ -298,22 +309,75 @@ def _run(source: _Source, out: Any, layout: Layout, inpainter: Any, opts: Inpain
             bar.update(1)
             if progress:
                 progress(0.95 * (k + 1) / total)
-    return holes, filled, unfilled, boxes
+    return holes, filled, unfilled, boxes, report
 
 
-def _fill_window(source: _Source, data: np.ndarray, unknown: np.ndarray, fill: np.ndarray, tile: int, inpainter: Any) -> np.ndarray:
-    """Predict the window's ``unknown`` pixels and write them (only where ``fill``) into a copy of ``data``."""
-    import torch
+Core = tuple[slice, slice]
 
+
+def network_fill(inpainter: Any, tile: int) -> Any:
+    """``(image (B, h, w) in [0, 1], hole (h, w)) -> image with the hole filled`` by the network, one window
+    of at most ``tile`` px (padded by mirroring to the tile)."""
+
+    def fill(x: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+        import torch
+
+        h, w = unknown.shape
+        pad = ((0, tile - h), (0, tile - w))
+        xp = np.pad(x, ((0, 0), *pad), mode="symmetric")
+        hp = np.pad(unknown, pad, mode="symmetric")
+        img = xp[None] if inpainter.channels == 3 else xp[:, None]  # colour: one 3-band image; gray: each band alone
+        holes = np.repeat(hp[None, None], img.shape[0], axis=0)
+        pred = inpainter.fill(torch.from_numpy(np.ascontiguousarray(img)), torch.from_numpy(holes)).numpy()
+        return pred.reshape(x.shape[0], tile, tile)[:, :h, :w]
+
+    return fill
+
+
+def _touching_core(mask: np.ndarray, core: Core) -> np.ndarray:
+    """The components of ``mask`` with at least one pixel in the core (the others are another window's job)."""
+    from scipy import ndimage
+
+    labels, n = ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))
+    if n == 0:
+        return mask
+    keep = np.zeros(n + 1, dtype=bool)
+    keep[np.unique(labels[core])] = True
+    keep[0] = False
+    return keep[labels]
+
+
+def _in_core(pixel: tuple[int, int], core: Core) -> bool:
+    (rows, cols), (r, c) = core, pixel
+    return bool(rows.start <= r < rows.stop and cols.start <= c < cols.stop)
+
+
+def _tally_thin(thin: np.ndarray, core: Core, report: FillReport) -> None:
+    """Count the thin holes whose first pixel lies in the core (each hole once over the whole raster)."""
+    from scipy import ndimage
+
+    labels, n = ndimage.label(thin, structure=np.ones((3, 3), dtype=bool))
+    core_labels = labels[core]
+    firsts = {int(k) for k in np.unique(core_labels) if k}
+    flat = labels.ravel()
+    order = np.flatnonzero(flat)
+    ids, first = np.unique(flat[order], return_index=True)
+    w = labels.shape[1]
+    counted = sum(1 for k, f in zip(ids.tolist(), order[first].tolist()) if k in firsts and _in_core((f // w, f % w), core))
+    report.add("thin", int((core_labels > 0).sum()), counted)
+
+
+def _fill_window(source: _Source, data: np.ndarray, unknown: np.ndarray, fill: np.ndarray, tile: int, inpainter: Any,
+                 method: str = "network", report: FillReport | None = None, core: Core | None = None) -> np.ndarray:
+    """Fill the window's ``fill`` pixels by ``method`` (see ``geocolor.inpaint.selfcheck``) into a copy of ``data``."""
     x = source.to01(data)  # (B, h, w)
-    h, w = unknown.shape
-    pad = ((0, tile - h), (0, tile - w))
-    xp = np.pad(x, ((0, 0), *pad), mode="symmetric")
-    hp = np.pad(unknown, pad, mode="symmetric")
-    img = xp[None] if inpainter.channels == 3 else xp[:, None]  # colour: one 3-band image; gray: each band alone
-    holes = np.repeat(hp[None, None], img.shape[0], axis=0)
-    pred = inpainter.fill(torch.from_numpy(np.ascontiguousarray(img)), torch.from_numpy(holes)).numpy()
-    pred = pred.reshape(len(source.bands), tile, tile)[:, :h, :w]
+    pred, _, choices, labels = self_checked_fill(x, unknown, fill, network_fill(inpainter, tile), method)
+    if report is not None and core is not None:
+        core_labels = labels[core]
+        for k, choice in enumerate(choices, start=1):
+            pixels = int((core_labels == k).sum())
+            if pixels:
+                report.add(choice.method, pixels, int(_in_core(choice.first, core)))
     out = data.copy()
     values = source.from01(pred, data.dtype)
     for i, b in enumerate(source.bands):

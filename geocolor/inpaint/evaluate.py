@@ -95,6 +95,31 @@ def thin_split_filler(network: Filler, thin: float = 3.0) -> Filler:
     return fill
 
 
+def self_check_filler(network: Filler, method: str = "auto", thin: float = 3.0) -> Filler:
+    """What ``geocolor inpaint --method METHOD`` does on one window: thin holes by biharmonic interpolation,
+    the others by ``method`` (auto: the per-hole self-check of ``geocolor.inpaint.selfcheck``)."""
+    from geocolor.inpaint.classical import biharmonic_fill
+    from geocolor.inpaint.engine import fillable
+    from geocolor.inpaint.selfcheck import self_checked_fill
+
+    def fill(images: np.ndarray, holes: np.ndarray) -> np.ndarray:
+        out = np.empty_like(images)
+        for i, (img, hole) in enumerate(zip(images, holes)):
+            bands = np.moveaxis(img, -1, 0)
+            thin_holes = fillable(hole, thin) if thin > 0 else np.zeros_like(hole)
+
+            def net(x: np.ndarray, h: np.ndarray) -> np.ndarray:
+                return np.moveaxis(network(np.moveaxis(x, 0, -1)[None], h[None])[0], -1, 0)
+
+            filled, _, _, _ = self_checked_fill(bands, hole, hole & ~thin_holes, net, method)
+            if thin_holes.any():
+                filled = biharmonic_fill(filled, thin_holes)
+            out[i] = np.moveaxis(filled, 0, -1)
+        return out
+
+    return fill
+
+
 def score(fill: Filler, images: np.ndarray, holes: np.ndarray) -> tuple[dict[str, float], np.ndarray, float]:
     """(mean +- std of the metrics, the filled images, seconds) for one filler on (N, H, W, C) images."""
     started = time.perf_counter()

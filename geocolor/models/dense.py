@@ -11,6 +11,11 @@ The generator (``dense_unet``) follows the seed paper's encoder-decoder:
   concatenated with the encoder's dense-block output of the same resolution (U-Net skips);
 - a final BN-ReLU-ConvTranspose 4x4 stride 2 back to H and tanh.
 
+``dense_unet_rc`` is the same network with every transposed convolution replaced by a resize
+convolution (nearest-neighbour x2, then a 3x3 convolution): a stride-2 4x4 transposed convolution
+paints each output pixel from an unequal number of kernel taps depending on its parity, which shows
+as a fine checkerboard in flat fills; upsampling first gives every output pixel the same taps.
+
 Widths are ngf, 2ngf, 4ngf, 8ngf, 8ngf by level; a level's growth rate is a quarter of its width. Inputs must
 be multiples of 32. ``plain_ae`` is the seed's comparison model: the same down/up path with each dense
 block replaced by one BN-ReLU-Conv3x3 and no skip connections (a plain convolutional autoencoder).
@@ -62,14 +67,24 @@ class PlainBlock(nn.Module):
         return self.body(x)
 
 
-def _up(in_ch: int, out_ch: int, norm: str) -> nn.Sequential:
-    return nn.Sequential(norm_layer(norm)(in_ch), nn.ReLU(inplace=True), nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1, bias=uses_bias(norm)))
+def _upsample_conv(in_ch: int, out_ch: int, bias: bool, resize: bool) -> nn.Module:
+    """x2 upsampling convolution: a 4x4 stride-2 transposed convolution, or nearest x2 + 3x3 convolution."""
+    if resize:
+        return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(in_ch, out_ch, 3, 1, 1, bias=bias))
+    return nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1, bias=bias)
+
+
+def _up(in_ch: int, out_ch: int, norm: str, resize: bool = False) -> nn.Sequential:
+    return nn.Sequential(norm_layer(norm)(in_ch), nn.ReLU(inplace=True), _upsample_conv(in_ch, out_ch, uses_bias(norm), resize))
 
 
 class DenseUnet(nn.Module):
     """The dense-block encoder-decoder (see module docstring); ``dense=False, skips=False`` is ``plain_ae``."""
 
-    def __init__(self, in_ch: int, out_ch: int, ngf: int = 32, norm: str = "batch", dense: bool = True, skips: bool = True) -> None:
+    def __init__(
+        self, in_ch: int, out_ch: int, ngf: int = 32, norm: str = "batch", dense: bool = True, skips: bool = True,
+        resize: bool = False,
+    ) -> None:
         super().__init__()
         widths = [ngf * min(2**i, 8) for i in range(5)]
         self.skips = skips
@@ -88,9 +103,9 @@ class DenseUnet(nn.Module):
         for i in reversed(range(4)):
             block = DenseBlock(ch, max(1, widths[i + 1] // 4), norm=norm) if dense else PlainBlock(ch, norm)
             self.dec.append(block)
-            self.up.append(_up(block.out_channels, widths[i], norm))
+            self.up.append(_up(block.out_channels, widths[i], norm, resize))
             ch = widths[i] + (skip_ch[i] if skips else 0)
-        self.head = nn.Sequential(norm_layer(norm)(ch), nn.ReLU(inplace=True), nn.ConvTranspose2d(ch, out_ch, 4, 2, 1), nn.Tanh())
+        self.head = nn.Sequential(norm_layer(norm)(ch), nn.ReLU(inplace=True), _upsample_conv(ch, out_ch, True, resize), nn.Tanh())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
@@ -111,6 +126,12 @@ def dense_unet(in_ch: int, out_ch: int, ngf: int = 32, norm: str = "batch", drop
     """The seed's dense-block U-Net (``dropout`` is accepted for the registry's signature and unused)."""
     del dropout
     return DenseUnet(in_ch, out_ch, ngf, norm, dense=True, skips=True)
+
+
+def dense_unet_rc(in_ch: int, out_ch: int, ngf: int = 32, norm: str = "batch", dropout: bool = False) -> nn.Module:
+    """The dense-block U-Net with resize-convolution upsampling (no checkerboard; see module docstring)."""
+    del dropout
+    return DenseUnet(in_ch, out_ch, ngf, norm, dense=True, skips=True, resize=True)
 
 
 def plain_ae(in_ch: int, out_ch: int, ngf: int = 32, norm: str = "batch", dropout: bool = False) -> nn.Module:

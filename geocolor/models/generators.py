@@ -26,7 +26,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from geocolor.models.dense import DENSE_TILE_MULTIPLE, dense_unet, plain_ae
+from geocolor.models.dense import DENSE_TILE_MULTIPLE, dense_unet, dense_unet_rc, plain_ae
 from geocolor.models.norms import norm_layer, uses_bias
 
 
@@ -177,11 +177,13 @@ GENERATORS: dict[str, GeneratorFactory] = {
     "resnet_6blocks": _resnet(6),
     "resnet_9blocks": _resnet(9),
     "dense_unet": dense_unet,  # inpainting (geocolor.models.dense)
+    "dense_unet_rc": dense_unet_rc,
     "plain_ae": plain_ae,
 }
 
 TILE_MULTIPLES: dict[str, int] = {"unet_128": 128, "unet_256": 256, "resnet_6blocks": 4, "resnet_9blocks": 4,
-                                 "dense_unet": DENSE_TILE_MULTIPLE, "plain_ae": DENSE_TILE_MULTIPLE}
+                                 "dense_unet": DENSE_TILE_MULTIPLE,
+                                 "dense_unet_rc": DENSE_TILE_MULTIPLE, "plain_ae": DENSE_TILE_MULTIPLE}
 
 
 def tile_multiple(name: str) -> int:

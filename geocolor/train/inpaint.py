@@ -15,6 +15,7 @@ colour figures and exports a model file marked ``"task": "inpaint"``.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import torch
@@ -23,13 +24,17 @@ from geocolor.color import lightness_to_gray
 from geocolor.errors import ConfigError
 from geocolor.inpaint.losses import RECONSTRUCTION, composite, total_variation
 from geocolor.inpaint.masks import MaskSpec, make_masks
-from geocolor.inpaint.model import encode_image, normalization
+from geocolor.inpaint.model import TASK, encode_image, normalization
 from geocolor.models.init import init_weights
 from geocolor.models.losses import D_LOSS_WEIGHT, GAN_LOSSES
 from geocolor.models.registry import build_discriminator, build_generator
 from geocolor.train.config import TrainConfig
 from geocolor.train.pix2pix import Pix2Pix
+from geocolor.train.precision import Precision, prepare, to_layout
 from geocolor.train.schedules import make_scheduler, steps_per_iteration
+from geocolor.train.warmstart import warm_start
+
+log = logging.getLogger(__name__)
 
 
 class ImageEncoding:
@@ -63,7 +68,7 @@ class Inpaint(Pix2Pix):
     which here steps on the held-out hole L2; ``__init__`` and the training step are its own.
     """
 
-    performance_options = False  # plain passes: the trainer refuses AMP, compile and DDP for it
+    performance_options = True  # AMP / channels_last / compile / DDP through geocolor.train.precision
 
     def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
         m, ic = cfg.model, cfg.inpaint
@@ -80,11 +85,16 @@ class Inpaint(Pix2Pix):
         self.encoding = ImageEncoding(ic.channels)
         self.arch = {"generator": m.generator, "in_channels": ic.channels + 1, "out_channels": ic.channels,
                      "ngf": m.ngf, "norm": m.norm, "dropout": False}
-        self.G = init_weights(build_generator(self.arch), m.init, m.init_gain).to(device)
-        self.D = init_weights(
+        self.precision = Precision.for_config(cfg, device)
+        G = init_weights(build_generator(self.arch), m.init, m.init_gain)
+        if m.init_from:
+            log.info("warm start: %s", warm_start(G, m.init_from, task=TASK))
+        D = init_weights(
             build_discriminator(m.discriminator, ic.channels, m.ndf, m.n_layers_d, m.discriminator_norm, m.spectral_norm),
             m.init, m.init_gain,
-        ).to(device)
+        )
+        self.nets = {"G": prepare(G.to(device), cfg, device), "D": prepare(D.to(device), cfg, device)}
+        self.G, self.D = self.nets["G"].module, self.nets["D"].module
         o = cfg.optim
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=o.lr, betas=(o.beta1, o.beta2))
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=o.lr_d or o.lr, betas=(o.beta1, o.beta2))
@@ -108,23 +118,28 @@ class Inpaint(Pix2Pix):
         return torch.from_numpy(masks[:, None]).to(self.device, torch.float32)
 
     def _discriminator_step(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
+        amp = self.precision
         self.D.requires_grad_(True)
         self.opt_D.zero_grad(set_to_none=True)
-        loss_fake = self.gan(self.D(fake.detach()), False, True)
-        loss_real = self.gan(self.D(real), True, True)
-        (self.d_weight * (loss_fake + loss_real)).backward()
-        self.opt_D.step()
+        with amp.autocast():
+            pred_fake, pred_real = self.nets["D"].train(fake.detach()), self.nets["D"].train(real)
+        loss_fake = self.gan(pred_fake.float(), False, True)
+        loss_real = self.gan(pred_real.float(), True, True)
+        amp.backward(self.d_weight * (loss_fake + loss_real))
+        amp.step(self.opt_D)
         return {"d_real": loss_real.item(), "d_fake": loss_fake.item()}
 
     def train_step(self, inp: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
         """One step on clean images ``target`` (N, C, H, W) in [-1, 1]; ``inp`` is not used (holes are drawn here)."""
         del inp
-        ic = self.cfg.inpaint
+        ic, amp = self.cfg.inpaint, self.precision
         self.G.train()
         self.D.train()
         image = target
-        hole = self.holes(image.shape[0], image.shape[2], image.shape[3])
-        out = self.G(encode_image((image + 1.0) * 0.5, hole))
+        hole = to_layout(self.holes(image.shape[0], image.shape[2], image.shape[3]), self.cfg)
+        with amp.autocast():
+            out = self.nets["G"].train(to_layout(encode_image((image + 1.0) * 0.5, hole), self.cfg))
+        out = out.float()
         filled = composite(out, image, hole)
         losses: dict[str, float] = {}
         adversarial = ic.lambda_adv > 0
@@ -136,11 +151,14 @@ class Inpaint(Pix2Pix):
         tv = total_variation(filled)
         total = ic.lambda_rec * rec + ic.lambda_tv * tv
         if adversarial:
-            g_gan = self.gan(self.D(filled), True, False)
+            with amp.autocast():
+                pred = self.nets["D"].frozen(filled)
+            g_gan = self.gan(pred.float(), True, False)
             total = total + ic.lambda_adv * g_gan
             losses["g_gan"] = g_gan.item()
-        total.backward()
-        self.opt_G.step()
+        amp.backward(total)
+        amp.step(self.opt_G)
+        amp.update()
         for sched in (self.sched_G, self.sched_D) if adversarial else (self.sched_G,):
             if steps_per_iteration(sched):
                 sched.step()

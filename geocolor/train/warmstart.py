@@ -17,10 +17,11 @@ from torch import nn
 from geocolor.errors import ConfigError, ModelFileError
 
 
-def warm_start(generator: nn.Module, path: str) -> str:
+def warm_start(generator: nn.Module, path: str, task: str = "colorize") -> str:
     """Copy the generator weights of model file ``path`` into ``generator``; return what was loaded.
 
-    Raises ``ConfigError`` (one line) when the file is unreadable or its weights do not fit.
+    Raises ``ConfigError`` (one line) when the file is unreadable, made for another ``task``
+    (colorize / inpaint) or its weights do not fit.
     """
     from geocolor.models.io import read_model_file
 
@@ -28,6 +29,9 @@ def warm_start(generator: nn.Module, path: str) -> str:
         payload = read_model_file(path)
     except ModelFileError as e:
         raise ConfigError(f"model.init_from: {e}") from None
+    file_task = payload["metadata"].get("task", "colorize")
+    if file_task != task:
+        raise ConfigError(f"model.init_from: {Path(path).name} is a {file_task} model; this run trains a {task} model")
     weights = {k: v.float() for k, v in payload["state_dict"].items()}
     target, part = generator, "generator"
     own = generator.state_dict()

@@ -160,7 +160,8 @@ class ColorizeRasterAlgorithm(_RasterAlgorithm):
 
 
 class InpaintRasterAlgorithm(_RasterAlgorithm):
-    MASK = "MASK"
+    MASK, METHOD = "MASK", "METHOD"
+    METHODS = ("auto", "network", "biharmonic")
 
     def name(self) -> str:
         return "inpaint_raster"
@@ -172,13 +173,16 @@ class InpaintRasterAlgorithm(_RasterAlgorithm):
         return ("Fills the holes of a raster (its nodata / alpha pixels, or the non-zero pixels of a mask raster of the "
                 "same size) with a geocolor inpainting model (default: the shipped one). Only hole pixels change; the "
                 "output keeps the bands, data type, nodata value, CRS and transform. Holes wider than a quarter of "
-                "the model's tile (a missing frame, a broad collar) are left as they are.")
+                "the model's tile (a missing frame, a broad collar) are left as they are. Method auto (advanced) "
+                "checks, hole by hole, whether the network or biharmonic interpolation rebuilds the pixels around "
+                "the hole better, and uses that one.")
 
     def initAlgorithm(self, config: Any = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "Raster with holes"))
         self.addParameter(QgsProcessingParameterRasterLayer(self.MASK, "Mask raster (non-zero = fill; empty: the input's nodata)",
                                                             optional=True))
         self._add_model_and_device("Inpainting model file (empty: shipped default)")
+        self._add_advanced(QgsProcessingParameterEnum(self.METHOD, "Fill method", options=list(self.METHODS), defaultValue=0))
         self._add_python_parameter()
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Filled raster"))
 
@@ -186,7 +190,8 @@ class InpaintRasterAlgorithm(_RasterAlgorithm):
                          feedback: QgsProcessingFeedback) -> dict[str, Any]:
         def make(src: str, dst: str, model: str | None, device: str, temporaries: list[str]) -> InpaintParams:
             mask = self._input_file(parameters, self.MASK, context, temporaries)
-            return InpaintParams(src, dst, mask, model, device, overwrite=True)
+            method = self.METHODS[self.parameterAsEnum(parameters, self.METHOD, context)]
+            return InpaintParams(src, dst, mask, model, device, overwrite=True, method=method)
 
         return self._run_raster(run_inpaint, make, parameters, context, feedback)
 

@@ -89,10 +89,12 @@ class InpaintParams:
     model: str | None = None
     device: str = "auto"
     overwrite: bool = False
+    method: str = "auto"  # auto (per-hole self-check), network or biharmonic
 
     def runner_args(self) -> list[str]:
         """The ``geocolor.qgis_runner inpaint`` arguments for these parameters."""
-        args = ["inpaint", os.path.abspath(self.src), os.path.abspath(self.dst), "--device", self.device]
+        args = ["inpaint", os.path.abspath(self.src), os.path.abspath(self.dst), "--device", self.device,
+                f"--method={self.method}"]
         if self.mask:
             args += ["--mask", os.path.abspath(self.mask)]
         if self.model:

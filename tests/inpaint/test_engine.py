@@ -207,7 +207,8 @@ def test_thin_damage_is_filled_by_biharmonic_and_wide_holes_by_the_network(gray_
     runs = {}
     for thin in (0.0, 3.0):
         out = tmp_path / f"thin{thin:g}.tif"
-        inpaint(gray_uint8_twd97, out, mask=mask_path, model=tiny_inpaint_model, device="cpu", thin=thin, show_progress=False)
+        inpaint(gray_uint8_twd97, out, mask=mask_path, model=tiny_inpaint_model, device="cpu", thin=thin, method="network",
+                show_progress=False)
         runs[thin] = read(out)[0][0].astype(float)
     truth = read(gray_uint8_twd97)[0][0].astype(float)
     scratch = np.zeros_like(truth, bool)
@@ -239,3 +240,29 @@ def test_nan_and_inf_pixels_of_a_float_input_are_holes_to_fill(tiny_inpaint_mode
         out = o.read(1)
     assert result.hole_pixels == 30 * 30 + 10 * 20 and result.filled_pixels == result.hole_pixels
     assert np.isfinite(out).all() and 100.0 <= out[NAN_BLOCK].min() and out[NAN_BLOCK].max() <= 3000.0
+
+
+def test_method_decides_how_wide_holes_are_filled_and_the_summary_says_which(naip_gray_with_holes, tiny_inpaint_model, tmp_path):
+    src = read(naip_gray_with_holes)[0][0]
+    hole = src == 0
+    outs = {}
+    for method in ("network", "biharmonic", "auto"):
+        out = tmp_path / f"{method}.tif"
+        result = inpaint(naip_gray_with_holes, out, model=tiny_inpaint_model, device="cpu", method=method, show_progress=False)
+        outs[method] = read(out)[0][0]
+        np.testing.assert_array_equal(outs[method][~hole], src[~hole])
+        counts = result.methods.holes
+        assert counts["thin"] == 3, counts  # the three dust specks, always biharmonic
+        assert sum(counts[k] for k in ("network", "biharmonic", "blend")) == 1, counts  # the 24 x 30 box, counted once
+        assert "holes filled:" in result.summary()
+    assert outs["biharmonic"][120:144, 150:180].std() < outs["network"][120:144, 150:180].std() + 50
+    assert not np.array_equal(outs["network"][120:144, 150:180], outs["biharmonic"][120:144, 150:180])
+    box = {m: o[120:144, 150:180] for m, o in outs.items()}
+    assert any(np.array_equal(box["auto"], box[m]) for m in ("network", "biharmonic")) or \
+        (np.minimum(box["network"], box["biharmonic"]).astype(int) - 1 <= box["auto"]).all()
+    res = CliRunner().invoke(cli, ["inpaint", str(naip_gray_with_holes), str(tmp_path / "cli.tif"), "--model", str(tiny_inpaint_model),
+                                   "--method", "biharmonic", "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    np.testing.assert_array_equal(read(tmp_path / "cli.tif")[0][0], outs["biharmonic"])
+    res = CliRunner().invoke(cli, ["inpaint", str(naip_gray_with_holes), str(tmp_path / "x.tif"), "--method", "magic"])
+    assert res.exit_code != 0 and "magic" in res.output

@@ -61,3 +61,25 @@ def test_total_variation_sums_neighbour_differences():
     # vertical |2-0| + |4-1| = 5, horizontal |1-0| + |4-2| = 3
     assert total_variation(img).item() == pytest.approx(8.0)
     assert total_variation(img.repeat(3, 1, 1, 1)).item() == pytest.approx(8.0)  # per image
+
+
+def test_the_resize_convolution_decoder_paints_no_checkerboard_where_transposed_convolutions_do():
+    """Untrained networks on a constant input: a stride-2 transposed convolution already repeats with the
+    pixel phase (each output pixel sums a different number of kernel taps), nearest x2 + conv does not."""
+    import numpy as np
+
+    from geocolor.inpaint.artifacts import CHECKERBOARD_MAX, checkerboard_index
+    from geocolor.models.generators import GENERATORS
+    from geocolor.models.init import init_weights
+
+    torch.manual_seed(0)
+    x = torch.cat([torch.zeros(1, 1, 128, 128), torch.ones(1, 1, 128, 128)], 1)
+    hole = np.ones((128, 128), bool)
+    hole[:8], hole[-8:], hole[:, :8], hole[:, -8:] = False, False, False, False
+    scores = {}
+    for name in ("dense_unet", "dense_unet_rc"):
+        net = init_weights(GENERATORS[name](2, 1, ngf=8), "normal", 0.02).eval()
+        with torch.no_grad():
+            out = net(x)[0, 0].numpy()
+        scores[name] = checkerboard_index(out + 0.001 * np.random.default_rng(0).standard_normal(out.shape), hole)
+    assert scores["dense_unet_rc"] < CHECKERBOARD_MAX < scores["dense_unet"], scores

@@ -113,3 +113,36 @@ def test_colour_inpainting_trains_on_rgb():
     losses = model.train_step(target, target)
     assert all(math.isfinite(v) for v in losses.values())
     assert model.arch["in_channels"] == 4 and model.arch["out_channels"] == 3
+
+
+def test_init_from_warm_starts_the_inpainting_generator_and_refuses_a_colour_model(tmp_path, tiny_model):
+    from geocolor.errors import ConfigError
+    from tests.inpaint.conftest import make_tiny_inpaint_model
+
+    source = make_tiny_inpaint_model(tmp_path / "start.pt", ngf=4, seed=7)
+    tree = {"data": {"tile": 64, "batch_size": 2, "sources": [{"path": "unused.tif"}]},
+            "model": {"model": "inpaint", "generator": "dense_unet", "ngf": 4, "discriminator": "basic", "ndf": 4,
+                      "init_from": str(source)}}
+    model = Inpaint(config_from_dict(tree), torch.device("cpu"))
+    weights = torch.load(source, weights_only=True)["state_dict"]
+    assert all(torch.equal(model.G.state_dict()[k].float(), v.float()) for k, v in weights.items())
+    tree["model"]["init_from"] = str(tiny_model)
+    with pytest.raises(ConfigError, match="is a colorize model; this run trains a inpaint model"):
+        Inpaint(config_from_dict(tree), torch.device("cpu"))
+
+
+def test_inpainting_trains_with_bf16_autocast_and_channels_last():
+    from geocolor.train.trainer import check_performance_support
+
+    cfg = config_from_dict({
+        "data": {"tile": 64, "batch_size": 2, "sources": [{"path": "unused.tif"}]},
+        "model": {"model": "inpaint", "generator": "dense_unet_rc", "ngf": 4, "discriminator": "dcgan", "ndf": 4},
+        "performance": {"amp": "bf16", "channels_last": True},
+    })
+    check_performance_support(cfg, Inpaint, 1)
+    model = Inpaint(cfg, torch.device("cpu"))
+    assert model.G.stem.weight.is_contiguous(memory_format=torch.channels_last)
+    batch = real_batch(2)
+    losses = [model.train_step(batch, batch) for _ in range(3)]
+    assert all(math.isfinite(v) for step in losses for v in step.values())
+    assert all(p.dtype == torch.float32 for p in model.G.parameters())

@@ -111,7 +111,7 @@ def test_fp16_on_gpu_scales_the_loss_and_checkpoints_the_scaler(tmp_path):
     assert resumed.model.precision.scaler.get_scale() == state["scaler"]["scaler"]["scale"]
 
 
-@pytest.mark.parametrize("model", ["stylecolor", "inpaint", "cut", "bicyclegan"])
+@pytest.mark.parametrize("model", ["stylecolor", "cut", "bicyclegan"])
 def test_models_without_precision_support_refuse_amp_and_ddp_instead_of_ignoring_them(model):
     from geocolor.train.config import config_from_dict
     from geocolor.train.models import MODELS
