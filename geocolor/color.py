@@ -12,9 +12,14 @@ All functions are pure. RGB values are floats in [0, 1]; L* is in [0, 100]; a*, 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+ArrayT = TypeVar("ArrayT", np.ndarray, "torch.Tensor")  # a function taking one returns the same kind
 
 # sRGB primaries with D65 white (IEC 61966-2-1), as used by scikit-image.
 _RGB_TO_XYZ = (
@@ -56,16 +61,16 @@ def _where(cond: Any, a: Any, b: Any) -> Any:
     return np.where(cond, a, b)
 
 
-def _clip(x: Any, lo: float, hi: float) -> Any:
+def _clip(x: Any, lo: float, hi: float | None) -> Any:
     return x.clamp(lo, hi) if _is_torch(x) else np.clip(x, lo, hi)
 
 
-def srgb_to_linear(c: Any) -> Any:
+def srgb_to_linear(c: ArrayT) -> ArrayT:
     """sRGB gamma-encoded [0, 1] -> linear light."""
     return _where(c <= 0.04045, c / 12.92, ((_clip(c, 0.04045, None) + 0.055) / 1.055) ** 2.4)
 
 
-def linear_to_srgb(c: Any) -> Any:
+def linear_to_srgb(c: ArrayT) -> ArrayT:
     """Linear light -> sRGB gamma-encoded (not clipped)."""
     return _where(c <= 0.0031308, c * 12.92, 1.055 * _clip(c, 0.0031308, None) ** (1 / 2.4) - 0.055)
 
@@ -78,7 +83,7 @@ def _finv(t: Any) -> Any:
     return _where(t > _DELTA, t**3, 3 * _DELTA**2 * (t - 4.0 / 29.0))
 
 
-def rgb_to_lab(rgb: Any, axis: int = -1) -> Any:
+def rgb_to_lab(rgb: ArrayT, axis: int = -1) -> ArrayT:
     """sRGB in [0, 1] -> CIE L*a*b* (D65)."""
     r, g, b = (srgb_to_linear(c) for c in _split(rgb, axis))
     m = _RGB_TO_XYZ
@@ -89,7 +94,7 @@ def rgb_to_lab(rgb: Any, axis: int = -1) -> Any:
     return _stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis)
 
 
-def lab_to_linear_rgb(lab: Any, axis: int = -1) -> Any:
+def lab_to_linear_rgb(lab: ArrayT, axis: int = -1) -> ArrayT:
     """CIE L*a*b* -> linear-light RGB (unclipped; outside [0, 1] means out of gamut)."""
     lum, a, b = _split(lab, axis)
     fy = (lum + 16.0) / 116.0
@@ -100,17 +105,17 @@ def lab_to_linear_rgb(lab: Any, axis: int = -1) -> Any:
     return _stack([m[i][0] * x + m[i][1] * y + m[i][2] * z for i in range(3)], axis)
 
 
-def lab_to_rgb(lab: Any, axis: int = -1) -> Any:
+def lab_to_rgb(lab: ArrayT, axis: int = -1) -> ArrayT:
     """CIE L*a*b* -> sRGB in [0, 1], clipped per channel (what scikit-image does)."""
     return _clip(linear_to_srgb(_clip(lab_to_linear_rgb(lab, axis), 0.0, 1.0)), 0.0, 1.0)
 
 
-def gray_to_lightness(gray: Any) -> Any:
+def gray_to_lightness(gray: ArrayT) -> ArrayT:
     """Gray values in [0, 1] (an sRGB gray image) -> L* in [0, 100]."""
     return 116.0 * _f(srgb_to_linear(gray)) - 16.0
 
 
-def lightness_to_gray(lum: Any) -> Any:
+def lightness_to_gray(lum: ArrayT) -> ArrayT:
     """L* in [0, 100] -> sRGB gray value in [0, 1] (inverse of ``gray_to_lightness``)."""
     return linear_to_srgb(_finv((lum + 16.0) / 116.0))
 
@@ -128,7 +133,7 @@ def _concat(parts: list[Any], axis: int) -> Any:
     return np.concatenate(parts, axis=axis)
 
 
-def lab_to_rgb_keep_lightness(lab: Any, iterations: int = 8) -> Any:
+def lab_to_rgb_keep_lightness(lab: ArrayT, iterations: int = 8) -> ArrayT:
     """Lab (..., 3) -> sRGB [0, 1], reducing chroma of out-of-gamut pixels instead of clipping.
 
     Clipping RGB per channel changes a pixel's lightness; geocolor promises the output keeps the input's
@@ -197,3 +202,33 @@ def _reduce_chroma(sub: Any, iterations: int = 8) -> Any:
         lo = _where(ok, mid, lo)
         hi = _where(ok, hi, mid)
     return _concat([sub[:, :1], sub[:, 1:] * lo[:, None]], 1)
+
+
+# ------------------------------------------------------------------ uint8 chips (evaluation, training)
+
+
+def lab_to_uint8(lab: np.ndarray) -> np.ndarray:
+    """Lab (..., 3) numpy -> 8-bit sRGB (..., 3) through ``lab_to_rgb_keep_lightness`` (exact; ``lab_to_srgb8`` is the fast path)."""
+    return np.round(lab_to_rgb_keep_lightness(lab) * 255.0).astype(np.uint8)
+
+
+def input_lab(chips: list[np.ndarray], grays: list[np.ndarray] | None) -> np.ndarray:
+    """Lab (N, H, W, 3) of the uint8 sRGB chips, with L* replaced by the uint8 gray inputs' L* when they are given."""
+    lab = rgb_to_lab(np.stack(chips).astype(np.float32) / 255.0)
+    if grays is not None:
+        lab[..., 0] = gray_to_lightness(np.stack(grays).astype(np.float32) / 255.0)
+    return lab
+
+
+def mean_chroma(images: list[np.ndarray], step: int = 4) -> tuple[float, float]:
+    """Mean a*, b* over the non-nodata (not all-zero) pixels of uint8 RGB images (every ``step``-th pixel)."""
+    sums = np.zeros(2)
+    count = 0
+    for img in images:
+        px = img[::step, ::step].reshape(-1, 3)
+        px = px[px.max(axis=1) > 0].astype(np.float32) / 255.0
+        if len(px):
+            lab = rgb_to_lab(px)
+            sums += lab[:, 1:].sum(axis=0)
+            count += len(px)
+    return (float(sums[0] / count), float(sums[1] / count)) if count else (0.0, 0.0)

@@ -34,3 +34,7 @@ class ConfigError(GeocolorError, ValueError):
 
 class TrainingError(GeocolorError, RuntimeError):
     """Training cannot go on (NaN losses, no data, ...)."""
+
+
+class Cancelled(GeocolorError):
+    """The caller's ``is_cancelled`` said stop; nothing was written."""

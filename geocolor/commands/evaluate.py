@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import click
 
+from geocolor.commands.options import DEVICES
+
 
 @click.command("evaluate")
 @click.option("--model", "models", multiple=True, type=click.Path(exists=True, dir_okay=False),
@@ -32,7 +34,7 @@ import click
 @click.option("--lpips-net", default="alex", show_default=True, type=click.Choice(["alex", "vgg"]),
               help="LPIPS backbone (vgg needs vgg16-397923af.pth and lpips_vgg.pth).")
 @click.option("-k", "--worst-best", "k", default=4, show_default=True, type=click.IntRange(min=1), help="Worst/best chips shown per model.")
-@click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICES))
 def command(models: tuple[str, ...], data: str | None, split: str, pair: tuple[str, str] | None, inputs_path: str | None,
             reference: str | None, chip_size: int, max_chips: int | None, out: str, run_dir: str | None,
             weights_dir: str | None, lpips_net: str, k: int, device: str) -> None:

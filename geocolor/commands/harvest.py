@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -86,7 +87,7 @@ def command(ctx: click.Context, url: str | None, layer: str | None, xyz: str | N
     if not zoom or not out:
         raise click.UsageError("--zoom and --out are required")
     config = HarvestConfig(
-        out=out, aoi=_aoi(bbox, bbox_crs, aoi, aoi_layer), zoom=zoom, url=url, layer=layer, xyz=xyz, tms=tms, style=style,
+        out=Path(out), aoi=_aoi(bbox, bbox_crs, aoi, aoi_layer), zoom=zoom, url=url, layer=layer, xyz=xyz, tms=tms, style=style,
         format=fmt, dimensions=dict(parse_assignment(d) for d in dimension), workers=workers, rate=rate or None,
         headers=headers, timeout=timeout, deadline=deadline, max_bytes=max_bytes, retry=RetryPolicy(attempts=retries + 1),
         tile_size=tile_size, max_tiles=max_tiles,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from geocolor.commands.options import device_option, overwrite_option, show_progress
+from geocolor.inpaint.selfcheck import METHODS
 
 
 @click.command("inpaint")
@@ -19,7 +20,7 @@ from geocolor.commands.options import device_option, overwrite_option, show_prog
 @click.option("--thin", type=click.FloatRange(0, 16), default=3.0, show_default=True,
               help="Holes whose every pixel lies within this many px of a known one (scratches, dust) are filled by "
                    "biharmonic interpolation, which beats the network there; 0: the network fills everything.")
-@click.option("--method", type=click.Choice(["auto", "network", "biharmonic"]), default="auto", show_default=True,
+@click.option("--method", type=click.Choice(METHODS), default="auto", show_default=True,
               help="How wider holes are filled: auto checks, hole by hole, which of the network and biharmonic "
                    "interpolation rebuilds a hidden ring of known pixels around the hole better, and uses it (or a "
                    "blend weighted by the two errors).")

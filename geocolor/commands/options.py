@@ -8,8 +8,12 @@ model_option = click.option(
     "--model", "model", type=click.Path(dir_okay=False), default=None,
     help="geocolor model file (.pt). Default: the shipped model.",
 )
+# Where a model can run: one list for every command here and for the QGIS plugin, whose own copy
+# (``geocolor_qgis.engine.DEVICES``, QGIS's Python may lack geocolor) a test keeps equal to this one.
+DEVICES = ("auto", "cpu", "cuda")
+
 device_option = click.option(
-    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+    "--device", type=click.Choice(list(DEVICES)), default="auto", show_default=True,
     help="Where the model runs; auto picks a CUDA GPU when there is one.",
 )
 overwrite_option = click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")

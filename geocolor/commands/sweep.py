@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from geocolor.commands.options import show_progress
+from geocolor.commands.options import DEVICES, show_progress
 
 
 @click.command("sweep")
@@ -13,7 +13,7 @@ from geocolor.commands.options import show_progress
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a value in every config, e.g. --set steps=200.")
 @click.option("--sort", "sort_by", type=click.Choice(["delta_e2000", "psnr", "ssim", "colourfulness_diff"]), default="delta_e2000",
               show_default=True, help="Held-out metric the table is sorted by (best first).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None, help="Device for every run (else each config's).")
+@click.option("--device", type=click.Choice(DEVICES), default=None, help="Device for every run (else each config's).")
 @click.pass_context
 def command(ctx: click.Context, configs: tuple[str, ...], out: str, overrides: tuple[str, ...], sort_by: str,
             device: str | None) -> None:

@@ -13,7 +13,7 @@ import os
 
 import click
 
-from geocolor.commands.options import show_progress
+from geocolor.commands.options import DEVICES, show_progress
 
 
 @click.command("train")
@@ -24,7 +24,7 @@ from geocolor.commands.options import show_progress
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Shortcut for --set steps=N.")
 @click.option("--out-dir", default=None, help="Shortcut for --set out_dir=DIR.")
 @click.option("--name", default=None, help="Shortcut for --set name=NAME.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None)
+@click.option("--device", type=click.Choice(DEVICES), default=None)
 @click.option("--resume", is_flag=True, help="Continue the run in the run folder from its last checkpoint.")
 @click.option("--overwrite", is_flag=True, help="Let the config's export path be replaced by the new model.")
 @click.pass_context
@@ -39,8 +39,6 @@ def command(ctx: click.Context, config_arg: str | None, config_path: str | None,
     if config_arg and config_path and config_arg != config_path:
         raise ConfigError(f"two configs given ({config_arg} and --config {config_path}); give one")
     path = config_arg or config_path
-    if not path and not data_dir:
-        raise click.UsageError("give a config (geocolor train CONFIG.yaml) or a dataset (geocolor train --data DIR)")
     extra = list(overrides)
     for key, value in (("steps", steps), ("out_dir", out_dir), ("name", name), ("device", device)):
         if value is not None:
@@ -49,8 +47,10 @@ def command(ctx: click.Context, config_arg: str | None, config_path: str | None,
         from geocolor.train.recipes import dataset_recipe
 
         cfg = config_from_dict(dataset_recipe(data_dir, read_config_tree(path) if path else None), extra)
-    else:
+    elif path:
         cfg = load_config(path, extra)
+    else:
+        raise click.UsageError("give a config (geocolor train CONFIG.yaml) or a dataset (geocolor train --data DIR)")
     run_dir = train(cfg, resume=resume, show_progress=show_progress(ctx), overwrite=overwrite)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, one line from rank 0
         click.echo(f"run folder: {run_dir} (best model: {run_dir / 'best.pt'})", err=True)

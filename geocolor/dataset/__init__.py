@@ -9,7 +9,9 @@ submodules each do one job: ``sources`` (windowed reads of rasters, VRTs, tile f
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from geocolor.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from geocolor.dataset.build import DatasetResult, build_dataset
@@ -24,10 +26,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import the public names lazily, so ``import geocolor.dataset`` stays cheap."""
-    if name in _HOMES:
-        import importlib
-
-        return getattr(importlib.import_module(f"geocolor.dataset.{_HOMES[name]}"), name)
-    raise AttributeError(f"module 'geocolor.dataset' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _HOMES)

@@ -192,64 +192,19 @@ def validate(cfg: DatasetConfig) -> None:
     gray_converter(cfg.gray)
 
 
-def _coerce(tp: Any, value: Any, where: str) -> Any:
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where} must be a mapping, got {value!r}")
-        return _from_mapping(tp, value, where)  # type: ignore[arg-type]
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if type(None) in args:
-        if value is None:
-            return None
-        tp = next(a for a in args if a is not type(None))
-        origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (list, tuple):
-        items = value if isinstance(value, list | tuple) else str(value).split(",")
-        if origin is tuple and len(items) != len(args):
-            raise ConfigError(f"{where} must have {len(args)} values, got {value!r}")
-        kinds = args if origin is tuple else [args[0]] * len(items)
-        coerced = [_coerce(k, v, f"{where}[{i}]") for i, (k, v) in enumerate(zip(kinds, items, strict=True))]
-        return tuple(coerced) if origin is tuple else coerced
-    if tp is bool and not isinstance(value, bool):
-        raise ConfigError(f"{where} must be true or false, got {value!r}")
-    if tp in (int, float, str):
-        try:
-            return tp(str(value).strip()) if tp is not float else float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where} must be {tp.__name__}, got {value!r}") from None
-    return value
-
-
-def _from_mapping(cls: type, data: dict[str, Any], where: str) -> Any:
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(data) - set(names))
-    if unknown:
-        raise ConfigError(f"unknown key(s) {', '.join(unknown)} in {where or 'dataset config'}; valid: {', '.join(names)}")
-    return cls(**{k: _coerce(hints[k], v, f"{where}.{k}".lstrip(".")) for k, v in data.items()})
-
-
 def config_from_dict(data: dict[str, Any]) -> DatasetConfig:
     """A ``DatasetConfig`` from a plain mapping (YAML); unknown keys and wrong types are ``ConfigError``."""
-    cfg: DatasetConfig = _from_mapping(DatasetConfig, data, "")
+    from geocolor.configs import build
+
+    cfg: DatasetConfig = build(DatasetConfig, data, root="dataset config")
     return cfg
 
 
 def load_config_file(path: str) -> dict[str, Any]:
     """The mapping in a YAML dataset config file (``stage:`` keys of pipelines are dropped)."""
-    import yaml
+    from geocolor.configs import read_mapping
 
-    try:
-        with open(path, encoding="utf-8") as f:
-            tree = yaml.safe_load(f) or {}
-    except OSError as e:
-        raise ConfigError(f"cannot read dataset config {path}: {e.strerror}") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
-    if not isinstance(tree, dict):
-        raise ConfigError(f"{path} must hold a mapping at the top level")
-    tree.pop("stage", None)
-    return tree
+    return read_mapping(path, "dataset config")
 
 
 def settings_of(cfg: DatasetConfig) -> dict[str, Any]:

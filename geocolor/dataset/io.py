@@ -1,58 +1,36 @@
 """Atomic file output for the dataset builder: every file appears whole or not at all.
 
-Each writer writes a temporary file beside the target (same folder, so the same file system) and
-renames it over the target with ``os.replace``; a crash leaves at most a ``.tmp-*`` file, never a
-truncated chip, manifest or statistics file. Readers here are the matching one-liners.
+The writers here are ``geocolor.files``' atomic helpers (a temp file beside the target, renamed over
+it): a crash leaves at most a ``.NAME.*.tmp`` file, never a truncated chip, manifest or statistics
+file. Readers here are the matching one-liners.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from geocolor.errors import GeocolorIOError, InputError
-from geocolor.files import make_readable
+from geocolor.errors import InputError
+from geocolor.files import atomic_path, write_bytes_atomic, write_json_atomic, write_text_atomic
 from geocolor.types import PathLike
 
-
-@contextmanager
-def atomic_path(path: PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it is renamed to ``path``, on error removed."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        make_readable(tmp)
-        os.replace(tmp, target)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise GeocolorIOError(f"cannot write {target}: {e.strerror or e}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+__all__ = ["atomic_path", "read_json", "read_png", "write_bytes", "write_json", "write_png", "write_text"]
 
 
 def write_bytes(path: PathLike, data: bytes) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
+    write_bytes_atomic(path, data)
 
 
 def write_text(path: PathLike, text: str) -> None:
-    write_bytes(path, text.encode("utf-8"))
+    write_text_atomic(path, text)
 
 
 def write_json(path: PathLike, data: Any) -> None:
-    write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+    write_json_atomic(path, data, indent=2, allow_nan=True)
 
 
 def write_png(path: PathLike, image: np.ndarray) -> None:

@@ -104,8 +104,7 @@ class PairedChips(Sequence[Chip]):
         return np.stack(grays), np.stack(colors)
 
     def rng_state(self) -> dict[str, Any]:
-        state: dict[str, Any] = self.rng.bit_generator.state
-        return state
+        return dict(self.rng.bit_generator.state)
 
     def set_rng_state(self, state: dict[str, Any]) -> None:
         self.rng.bit_generator.state = state

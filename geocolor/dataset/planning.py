@@ -114,6 +114,8 @@ def split_frame(cfg: DatasetConfig, sources: list[Source], needs_split: bool) ->
             raise ConfigError(f"split CRS {cfg.split_crs} is in degrees; blocks need a projected CRS in metres (e.g. a UTM zone)")
     else:
         crs = sources[0].crs
+        if crs is None:  # not reached: sources without a CRS returned above
+            return SplitFrame(None, "px")
         if crs.is_geographic:
             crs = _utm_for(sources[0])
             log.info("%s is geographic; spatial blocks are laid out in %s", sources[0].path, crs.to_string())

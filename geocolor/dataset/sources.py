@@ -22,13 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import rasterio
 from rasterio.crs import CRS
-from rasterio.errors import NodataShadowWarning, NotGeoreferencedWarning
+from rasterio.errors import NodataShadowWarning
 from rasterio.transform import Affine
 from rasterio.windows import Window
 
 from geocolor.errors import InputError
+from geocolor.raster import open_raster
+from geocolor.types import RasterReader
 
 log = logging.getLogger(__name__)
 
@@ -102,16 +103,6 @@ def find_rasters(path: str) -> list[str]:
     if not files:
         raise InputError(f"{path} holds no raster files ({', '.join(RASTER_SUFFIXES)})")
     return files
-
-
-def open_raster(path: str) -> Any:
-    """``rasterio.open`` for reading, quiet about missing georeferencing, with a one-line ``InputError``."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            return rasterio.open(path)
-    except rasterio.errors.RasterioIOError as e:
-        raise InputError(f"{path} is not a raster GDAL can read ({str(e).splitlines()[0][:120]})") from None
 
 
 def _open_meta(path: str) -> dict[str, Any]:
@@ -247,7 +238,7 @@ def to_uint8(data: np.ndarray, stretch: list[tuple[float, float]] | None) -> np.
     return out
 
 
-def _valid(ds: Any, bands: list[int], **kwargs: Any) -> np.ndarray:
+def _valid(ds: RasterReader, bands: list[int], **kwargs: Any) -> np.ndarray:
     """Valid where any of the read bands is valid (GDAL's dataset-mask rule); alpha or nodata, as the file says.
 
     rasterio warns when a 4-band file with a nodata value might mean band 4 as alpha (NAIP's RGBN does

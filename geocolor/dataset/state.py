@@ -95,11 +95,6 @@ def write_state(root: Path, settings: dict[str, Any], digest: str, complete: boo
                               "settings": settings, "sources": digest, **extra})
 
 
-def read_state(root: Path) -> dict[str, Any]:
-    state: dict[str, Any] = read_json(root / STATE)
-    return state
-
-
 class Journal:
     """Append-only record of processed chip windows (JSON lines); a torn last line is ignored."""
 

@@ -11,12 +11,19 @@ Modules: ``capabilities`` (WMTS documents), ``grids`` (tile math, tile selection
 ``store`` (folder, journal), ``manifest`` (manifest and VRT), ``runner`` (thread pool), ``api``.
 """
 
-from geocolor.harvest.api import HarvestPlan, HarvestResult, execute, harvest, plan
-from geocolor.harvest.config import HarvestConfig
-from geocolor.harvest.errors import CapabilitiesError, EmptyAOIError, FetchError, HarvestError
-from geocolor.harvest.fetcher import RetryPolicy
-from geocolor.harvest.store import TileRecord
-from geocolor.harvest.tiles import TileStatus
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from geocolor.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from geocolor.harvest.api import HarvestPlan, HarvestResult, execute, harvest, plan
+    from geocolor.harvest.config import HarvestConfig
+    from geocolor.harvest.errors import CapabilitiesError, EmptyAOIError, FetchError, HarvestError
+    from geocolor.harvest.fetcher import RetryPolicy
+    from geocolor.harvest.store import TileRecord
+    from geocolor.harvest.tiles import TileStatus
 
 __all__ = [
     "CapabilitiesError",
@@ -33,3 +40,12 @@ __all__ = [
     "harvest",
     "plan",
 ]
+
+_HOMES = {
+    "HarvestPlan": "api", "HarvestResult": "api", "execute": "api", "harvest": "api", "plan": "api",
+    "HarvestConfig": "config", "CapabilitiesError": "errors", "EmptyAOIError": "errors", "FetchError": "errors",
+    "HarvestError": "errors", "RetryPolicy": "fetcher", "TileRecord": "store", "TileStatus": "tiles",
+}
+
+
+__getattr__ = lazy_exports(__name__, _HOMES)

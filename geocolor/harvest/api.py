@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from geocolor.aoi import crs_label
+from geocolor.files import write_json_atomic, write_text_atomic
 from geocolor.harvest.config import HarvestConfig
 from geocolor.harvest.errors import EmptyAOIError, HarvestError
 from geocolor.harvest.fetcher import Fetcher
@@ -27,7 +28,7 @@ from geocolor.harvest.grids import TileKey, clip_aoi, estimate_tiles, select_til
 from geocolor.harvest.manifest import build_manifest, build_vrt
 from geocolor.harvest.runner import Stopwatch, TileCallback, TileJob, WriteSpec, make_reporter, run_jobs
 from geocolor.harvest.sources import Source, resolve
-from geocolor.harvest.store import MANIFEST, VRT, OutputStore, TileRecord, write_json_atomic, write_text_atomic
+from geocolor.harvest.store import MANIFEST, VRT, OutputStore, TileRecord
 from geocolor.harvest.tiles import TileStatus, file_checksum
 from geocolor.types import CancelCallback, ProgressCallback
 
@@ -234,9 +235,10 @@ def write_outputs(the_plan: HarvestPlan, records: list[TileRecord]) -> tuple[Pat
     vrt_text = build_vrt(records, spec.crs.to_wkt(), north_first, (grid.tile_width, grid.tile_height))
     vrt_path = out / VRT if vrt_text else None
     if vrt_path is not None and vrt_text is not None:
-        write_text_atomic(vrt_path, vrt_text)
+        write_text_atomic(vrt_path, vrt_text, fsync=True)
     elif (out / VRT).exists():
         (out / VRT).unlink()
     manifest = out / MANIFEST
-    write_json_atomic(manifest, build_manifest(source, the_plan.config.aoi, records, VRT if vrt_path else None))
+    write_json_atomic(manifest, build_manifest(source, the_plan.config.aoi, records, VRT if vrt_path else None),
+                      indent=1, sort_keys=True, fsync=True)
     return manifest, vrt_path

@@ -50,13 +50,22 @@ class TileKey(NamedTuple):
 
 
 class TileGrid(Protocol):
-    """One zoom level of a tiling scheme."""
+    """One zoom level of a tiling scheme (its members are read, never set: a dataclass field or a property will do)."""
 
-    name: str
-    crs: pyproj.CRS
-    matrix_id: str
-    tile_width: int
-    tile_height: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def crs(self) -> pyproj.CRS: ...
+
+    @property
+    def matrix_id(self) -> str: ...
+
+    @property
+    def tile_width(self) -> int: ...
+
+    @property
+    def tile_height(self) -> int: ...
 
     def candidates(self, bounds: Bounds) -> Iterator[tuple[int, int]]:
         """(col, row) of every tile whose area meets ``bounds`` (given in :attr:`crs`)."""

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from geocolor.errors import GeocolorIOError
 from geocolor.harvest.errors import FetchError
 from geocolor.harvest.fetcher import Fetcher
 from geocolor.harvest.store import OutputStore, TileRecord
@@ -81,10 +80,7 @@ def fetch_one(job: TileJob, fetcher: Fetcher, spec: WriteSpec) -> tuple[TileReco
     if judged.status is not TileStatus.OK or judged.rgba is None:
         return _with(rec, judged.status, message=judged.message), len(resp.content)
     tags = {"GEOCOLOR_SOURCE_URL": rec.url, "GEOCOLOR_TILE": f"{spec.grid_name}/{rec.key.name}"}
-    try:
-        digest, size = write_geotiff(job.path, judged.rgba, spec.crs, rec.bounds, tags)
-    except OSError as e:
-        raise GeocolorIOError(f"cannot write tile {job.path}: {e}") from e
+    digest, size = write_geotiff(job.path, judged.rgba, spec.crs, rec.bounds, tags)  # GeocolorIOError on failure
     return _with(rec, TileStatus.OK, path=rec.path, sha256=digest, size=size), len(resp.content)
 
 

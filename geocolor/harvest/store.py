@@ -60,7 +60,7 @@ class TileRecord:
     def from_json(cls, d: dict[str, Any]) -> TileRecord:
         return cls(
             key=TileKey(str(d["matrix"]), int(d["col"]), int(d["row"])), status=TileStatus(d["status"]), url=d["url"],
-            bounds=tuple(d["bounds"]), path=d.get("path"), sha256=d.get("sha256"), size=d.get("size"),  # type: ignore[arg-type]
+            bounds=tuple(d["bounds"]), path=d.get("path"), sha256=d.get("sha256"), size=d.get("size"),
             message=d.get("message", ""),
         )
 
@@ -178,17 +178,3 @@ def remove_temp_files(folder: Path) -> int:
                 os.unlink(os.path.join(dirpath, name))
                 count += 1
     return count
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON to ``path`` through a temporary file and a rename."""
-    write_text_atomic(path, json.dumps(obj, indent=1, sort_keys=True) + "\n")
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -32,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from geocolor.aoi import Bounds
+from geocolor.files import atomic_path
 from geocolor.harvest.fetcher import Response
 from geocolor.types import UInt8Array
 
@@ -171,7 +170,10 @@ def is_blank(rgba: UInt8Array) -> bool:
 
 
 def write_geotiff(path: Path, rgba: UInt8Array, crs: Any, bounds: Bounds, tags: dict[str, str]) -> tuple[str, int]:
-    """Write ``rgba`` as a georeferenced GeoTIFF at ``path`` atomically; its (sha256, size in bytes)."""
+    """Write ``rgba`` as a georeferenced GeoTIFF at ``path`` atomically; its (sha256, size in bytes).
+
+    A failure to write raises ``GeocolorIOError`` naming ``path`` and leaves neither tile nor temp file.
+    """
     import rasterio
     from affine import Affine
 
@@ -184,19 +186,11 @@ def write_geotiff(path: Path, rgba: UInt8Array, crs: Any, bounds: Bounds, tags: 
     }
     if width % 16 == 0 and height % 16 == 0:
         profile.update(tiled=True, blockxsize=min(width, 512), blockysize=min(height, 512))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}{TEMP_SUFFIX}")
-    try:
+    with atomic_path(path, suffix=TEMP_SUFFIX, fsync=True) as tmp:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(rgba)
             dst.update_tags(**tags)
-        with open(tmp, "rb") as f:
-            data = f.read()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        data = tmp.read_bytes()
     return sha256(data), len(data)
 
 

@@ -8,14 +8,16 @@ against scikit-image's biharmonic inpainting.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+from geocolor.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from geocolor.inpaint.engine import InpaintOptions, InpaintResult, inpaint
+
+__all__ = ["InpaintOptions", "InpaintResult", "inpaint"]
+
+_HOMES = {"inpaint": "engine", "InpaintOptions": "engine", "InpaintResult": "engine"}
 
 
-def inpaint(*args: Any, **kwargs: Any) -> Any:
-    """See ``geocolor.inpaint.engine.inpaint``."""
-    from geocolor.inpaint.engine import inpaint as _inpaint
-
-    return _inpaint(*args, **kwargs)
-
-
-__all__ = ["inpaint"]
+__getattr__ = lazy_exports(__name__, _HOMES)

@@ -27,15 +27,18 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from geocolor.errors import InputError
-from geocolor.inpaint.selfcheck import METHODS, FillReport, self_checked_fill
-from geocolor.mosaic import writer
-from geocolor.mosaic.reader import open_input
-from geocolor.types import CancelCallback, PathLike, ProgressCallback
+from geocolor import raster
+from geocolor.errors import Cancelled, InputError
+from geocolor.inpaint.selfcheck import METHODS, FillReport, NetworkFill, self_checked_fill
+from geocolor.raster import alpha_band, band_percentiles, open_raster, require_real
+from geocolor.types import CancelCallback, PathLike, ProgressCallback, RasterReader, RasterWriter
+
+if TYPE_CHECKING:
+    from geocolor.inpaint.model import Inpainter
 
 log = logging.getLogger(__name__)
 
@@ -130,12 +133,12 @@ def fillable(hole: np.ndarray, max_depth: float) -> np.ndarray:
 class _Source:
     """The open input: which bands are image bands, how they scale to [0, 1], where holes come from."""
 
-    ds: Any
+    ds: RasterReader
     bands: list[int]
     alpha: int | None
     lo: float
     hi: float
-    mask_ds: Any
+    mask_ds: RasterReader | None
     per_dataset_mask: bool
 
     def read(self, win: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -169,20 +172,17 @@ class _Source:
         return v.astype(dtype)
 
 
-def _open_source(ds: Any, mask: PathLike | None) -> _Source:
-    from rasterio.enums import ColorInterp, MaskFlags
+def _open_source(ds: RasterReader, mask: PathLike | None) -> _Source:
+    from rasterio.enums import MaskFlags
 
-    from geocolor.mosaic.reader import _percentiles
-
-    alpha = next((i + 1 for i, c in enumerate(ds.colorinterp) if c == ColorInterp.alpha), None)
+    alpha = alpha_band(ds)
     bands = [b for b in range(1, ds.count + 1) if b != alpha]
     if not bands:
         raise InputError(f"{ds.name} has no image bands")
-    if any(np.dtype(ds.dtypes[b - 1]).kind == "c" for b in bands):
-        raise InputError(f"{ds.name} has complex-valued bands, which are not images")
+    require_real(ds, bands)
     mask_ds = None
     if mask is not None:
-        mask_ds = open_input(str(mask))
+        mask_ds = open_raster(str(mask))
         if (mask_ds.width, mask_ds.height) != (ds.width, ds.height):
             size = f"{mask_ds.width} x {mask_ds.height}"
             mask_ds.close()
@@ -190,18 +190,18 @@ def _open_source(ds: Any, mask: PathLike | None) -> _Source:
     if {ds.dtypes[b - 1] for b in bands} == {"uint8"}:
         lo, hi = 0.0, 255.0
     else:
-        lo, hi = _percentiles(ds, tuple(bands), (0.1, 99.9))
+        lo, hi = band_percentiles(ds, tuple(bands), (0.1, 99.9))
     per_dataset = alpha is None and ds.nodata is None and MaskFlags.per_dataset in ds.mask_flag_enums[0]
     return _Source(ds, bands, alpha, lo, hi, mask_ds, per_dataset)
 
 
 def inpaint(src: PathLike, dst: PathLike, mask: PathLike | None = None, model: PathLike | None = None,
-            options: InpaintOptions | None = None, *, inpainter: Any = None, progress: ProgressCallback | None = None,
+            options: InpaintOptions | None = None, *, inpainter: Inpainter | None = None, progress: ProgressCallback | None = None,
             is_cancelled: CancelCallback | None = None, **overrides: Any) -> InpaintResult:
     """Fill the holes of ``src`` (its nodata, or where ``mask`` is non-zero) into ``dst`` (see module docstring).
 
     ``progress(fraction)`` is called after each window; when ``is_cancelled()`` turns true the run stops
-    before its next window with ``geocolor.mosaic.engine.Cancelled`` and its temp files are removed.
+    before its next window with ``geocolor.errors.Cancelled`` and its temp files are removed.
     """
     unknown = set(overrides) - {f.name for f in fields(InpaintOptions)}
     if unknown:
@@ -209,7 +209,7 @@ def inpaint(src: PathLike, dst: PathLike, mask: PathLike | None = None, model: P
     opts = replace(options or InpaintOptions(), **overrides)
     opts = replace(opts, mask=mask if mask is not None else opts.mask, model=model if model is not None else opts.model)
     src_path, dst_path = Path(src), Path(dst)
-    writer.check_output(dst_path, src_path, opts.overwrite)
+    raster.check_output(dst_path, src_path, opts.overwrite)
     if inpainter is None:
         from geocolor.inpaint.model import load_inpainter
 
@@ -217,21 +217,21 @@ def inpaint(src: PathLike, dst: PathLike, mask: PathLike | None = None, model: P
     import rasterio
 
     started = time.perf_counter()
-    with rasterio.Env(GDAL_CACHEMAX=opts.gdal_cache_mb), open_input(str(src_path)) as ds:
+    with rasterio.Env(GDAL_CACHEMAX=opts.gdal_cache_mb), open_raster(str(src_path)) as ds:
         source = _open_source(ds, opts.mask)
         try:
             layout = _layout(ds, inpainter, opts)
             if inpainter.channels == 3 and len(source.bands) != 3:
                 raise InputError(f"this colour inpainting model needs 3 image bands; {src_path.name} has {len(source.bands)}")
-            raw, tmp = writer.temp_paths(dst_path)
+            raw, tmp = raster.temp_paths(dst_path)
             try:
                 with _open_raw(raw, ds) as out:
                     counts = _run(source, out, layout, inpainter, opts, progress, is_cancelled)
-                writer.finalize(raw, tmp, dst_path, opts.cog, opts.compress)
+                raster.finalize(raw, tmp, dst_path, opts.cog, opts.compress)
                 if progress:
                     progress(1.0)
             finally:
-                writer.remove_quietly(raw, tmp)
+                raster.remove_quietly(raw, tmp)
         finally:
             if source.mask_ds is not None:
                 source.mask_ds.close()
@@ -245,7 +245,7 @@ def inpaint(src: PathLike, dst: PathLike, mask: PathLike | None = None, model: P
     return result
 
 
-def _layout(ds: Any, inpainter: Any, opts: InpaintOptions) -> Layout:
+def _layout(ds: RasterReader, inpainter: Inpainter, opts: InpaintOptions) -> Layout:
     tile = opts.tile or inpainter.tile_size
     if tile % inpainter.tile_multiple:
         raise InputError(f"--tile {tile} must be a multiple of {inpainter.tile_multiple} for this model")
@@ -256,21 +256,19 @@ def _layout(ds: Any, inpainter: Any, opts: InpaintOptions) -> Layout:
     return Layout(ds.width, ds.height, tile, max(1, round(opts.max_hole * tile)))
 
 
-def _open_raw(path: Path, ds: Any) -> Any:
+def _open_raw(path: Path, ds: RasterReader) -> RasterWriter:
     """An uncompressed tiled temp GeoTIFF with the input's bands, type, nodata, colour interpretation and georeferencing."""
-    out = writer.create_raw(path, ds, count=ds.count, dtype=ds.dtypes[0], nodata=ds.nodata)
+    out = raster.create_raw(path, ds, count=ds.count, dtype=ds.dtypes[0], nodata=ds.nodata)
     out.colorinterp = ds.colorinterp
     out.update_tags(**ds.tags())
     return out
 
 
-def _run(source: _Source, out: Any, layout: Layout, inpainter: Any, opts: InpaintOptions,
+def _run(source: _Source, out: RasterWriter, layout: Layout, inpainter: Inpainter, opts: InpaintOptions,
          progress: ProgressCallback | None, is_cancelled: CancelCallback | None = None
          ) -> tuple[int, int, int, list[tuple[int, int, int, int]], FillReport]:
     from rasterio.windows import Window
     from tqdm import tqdm
-
-    from geocolor.mosaic.engine import Cancelled
 
     holes = filled = unfilled = 0
     boxes: list[tuple[int, int, int, int]] = []
@@ -315,7 +313,7 @@ def _run(source: _Source, out: Any, layout: Layout, inpainter: Any, opts: Inpain
 Core = tuple[slice, slice]
 
 
-def network_fill(inpainter: Any, tile: int) -> Any:
+def network_fill(inpainter: Inpainter, tile: int) -> NetworkFill:
     """``(image (B, h, w) in [0, 1], hole (h, w)) -> image with the hole filled`` by the network, one window
     of at most ``tile`` px (padded by mirroring to the tile)."""
 
@@ -367,7 +365,7 @@ def _tally_thin(thin: np.ndarray, core: Core, report: FillReport) -> None:
     report.add("thin", int((core_labels > 0).sum()), counted)
 
 
-def _fill_window(source: _Source, data: np.ndarray, unknown: np.ndarray, fill: np.ndarray, tile: int, inpainter: Any,
+def _fill_window(source: _Source, data: np.ndarray, unknown: np.ndarray, fill: np.ndarray, tile: int, inpainter: Inpainter,
                  method: str = "network", report: FillReport | None = None, core: Core | None = None) -> np.ndarray:
     """Fill the window's ``fill`` pixels by ``method`` (see ``geocolor.inpaint.selfcheck``) into a copy of ``data``."""
     x = source.to01(data)  # (B, h, w)
@@ -411,4 +409,4 @@ def filled_copy(src: PathLike, next_to: PathLike, **kwargs: Any) -> Iterator[Pat
             log.warning("fill-nodata: %d nodata pixels stay nodata (holes too large to fill)", result.unfilled_pixels)
         yield tmp
     finally:
-        writer.remove_quietly(tmp)
+        raster.remove_quietly(tmp)

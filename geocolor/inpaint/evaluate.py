@@ -9,7 +9,6 @@ files and the baseline on the same chips and masks; ``write_report`` writes a JS
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from geocolor.files import write_json_atomic, write_text_atomic
 from geocolor.metrics.pixel import summarize
 from geocolor.types import PathLike
 
@@ -196,8 +196,6 @@ def write_report(results: dict[str, Any], out_dir: PathLike, preamble: str = "")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = out / "results.json", out / "results.md"
-    for path, text in zip(paths, (json.dumps(results, indent=2), preamble + markdown_table(results))):
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
+    write_json_atomic(paths[0], results, allow_nan=True)
+    write_text_atomic(paths[1], preamble + markdown_table(results))
     return paths

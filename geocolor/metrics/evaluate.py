@@ -19,12 +19,9 @@ always given, since they need no network.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import os
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +30,8 @@ import numpy as np
 import torch
 
 from geocolor import __version__
-from geocolor.files import make_readable
+from geocolor.color import input_lab, lab_to_uint8, mean_chroma
+from geocolor.files import write_json_atomic
 from geocolor.metrics.chroma import chroma_metrics, false_colour_counts, oracle_mean_ab
 from geocolor.metrics.colour_stats import ab_distances
 from geocolor.metrics.colourfulness import colourfulness, colourfulness_metrics
@@ -41,7 +39,8 @@ from geocolor.metrics.features import FeatureExtractor, default_extractor, distr
 from geocolor.metrics.inputs import EvalSet, Sample
 from geocolor.metrics.lpips import LPIPS, load_lpips, lpips_pairs
 from geocolor.metrics.pixel import lab_metrics, pixel_metrics, summarize
-from geocolor.train.evaluation import input_lab, lab_to_uint8, mean_chroma, predict_chips
+from geocolor.models.colorizer import Colorizer
+from geocolor.models.predict import predict_chips
 from geocolor.types import PathLike
 
 log = logging.getLogger(__name__)
@@ -91,9 +90,9 @@ def score(pred: np.ndarray, truth: np.ndarray | None) -> dict[str, float]:
     }
 
 
-def padded_predictor(translator: Any) -> Predictor:
+def padded_predictor(translator: Colorizer) -> Predictor:
     """``translator.predict_chroma`` on chips of any size: L* is edge-padded to the model's tile multiple."""
-    multiple = int(getattr(translator, "tile_multiple", 1))
+    multiple = int(translator.tile_multiple)
 
     def predict(lightness: torch.Tensor) -> torch.Tensor:
         h, w = lightness.shape[-2:]
@@ -136,13 +135,13 @@ def baseline_outputs(samples: Sequence[Sample], ab_mean: tuple[float, float]) ->
             out[name] += [lab_to_uint8(x) for x in lab]
         if with_truth:
             lab = input_lab(chips, grays)
-            for i, s in enumerate(group):
-                lab[i, ..., 1], lab[i, ..., 2] = oracle_mean_ab(np.asarray(rgb_to_lab(s.truth.astype(np.float32) / 255.0)))
+            for i, truth in enumerate(s.truth for s in group if s.truth is not None):  # every sample has one
+                lab[i, ..., 1], lab[i, ..., 2] = oracle_mean_ab(np.asarray(rgb_to_lab(truth.astype(np.float32) / 255.0)))
             out["oracle_mean_color"] += [lab_to_uint8(x) for x in lab]
     return out
 
 
-def model_outputs(samples: Sequence[Sample], translator: Any, desc: str = "colour", chunk: int = 32) -> list[np.ndarray]:
+def model_outputs(samples: Sequence[Sample], translator: Colorizer, desc: str = "colour", chunk: int = 32) -> list[np.ndarray]:
     """The model's colouring of each sample's gray input (L* kept), with a progress bar on a terminal."""
     from tqdm import tqdm
 
@@ -156,12 +155,12 @@ def model_outputs(samples: Sequence[Sample], translator: Any, desc: str = "colou
     return out
 
 
-def choose_ab_mean(data: EvalSet, translators: dict[str, Any]) -> tuple[tuple[float, float], str]:
+def choose_ab_mean(data: EvalSet, translators: Mapping[str, Colorizer]) -> tuple[tuple[float, float], str]:
     """The mean-colour baseline's a*b*: the data's train split, else a model's metadata, else the truth's."""
     if data.train_colours:
         return mean_chroma(data.train_colours), "mean a*b* of the dataset's train split"
     for name, t in translators.items():
-        ab = (getattr(t, "metadata", None) or {}).get("train_ab_mean")
+        ab = t.metadata.get("train_ab_mean")
         if ab is not None:
             return (float(ab[0]), float(ab[1])), f"train_ab_mean of model {name!r}"
     truths = [s.truth for s in data.samples if s.truth is not None]
@@ -248,7 +247,7 @@ def _summary_of(images: list[np.ndarray], source: str) -> dict[str, Any]:
 
 def evaluate(
     data: EvalSet,
-    translators: dict[str, Any] | None = None,
+    translators: Mapping[str, Colorizer] | None = None,
     extractor: FeatureExtractor | None = None,
     extractor_reason: str = "",
     weights_dir: PathLike | None = None,
@@ -267,13 +266,14 @@ def evaluate(
     if data.mode == "pair":
         outputs["output"] = [s.output for s in data.samples if s.output is not None]
     ids = [s.id for s in data.samples]
-    truths = [s.truth for s in data.samples] if data.has_truth else None  # all or none
-    rows = {name: [score(p, t) for p, t in zip(imgs, truths or [None] * len(ids))] for name, imgs in outputs.items()}
+    truths = [s.truth for s in data.samples if s.truth is not None] if data.has_truth else None  # all or none
+    paired: list[np.ndarray | None] = list(truths) if truths is not None else [None] * len(ids)
+    rows = {name: [score(p, t) for p, t in zip(imgs, paired)] for name, imgs in outputs.items()}
     lpips_model, lpips_reason = lpips if lpips is not None else load_lpips(weights_dir)
-    lpips_entry = add_lpips(rows, outputs, truths, lpips_model, lpips_reason)  # type: ignore[arg-type]
+    lpips_entry = add_lpips(rows, outputs, truths, lpips_model, lpips_reason)
     methods = {name: method_figures(r, ids, "baseline" if name in BASELINES else "model") for name, r in rows.items()}
     for name, t in translators.items():
-        methods[name]["metadata_name"] = (getattr(t, "metadata", None) or {}).get("name")
+        methods[name]["metadata_name"] = t.metadata.get("name")
     colour = data.reference or [s.truth for s in data.samples if s.truth is not None]
     against = f"reference chips ({data.reference_source})" if data.reference else "truth"
     dist = distribution_metrics(outputs, colour, extractor, extractor_reason) if colour else {
@@ -288,7 +288,7 @@ def evaluate(
         "data": data.source,
         "n_chips": len(data.samples),
         "has_truth": data.has_truth,
-        "colour_space": "lab",
+        "color_space": "lab",  # the key spelling of model files and configs
         "ab_mean": list(ab_mean),
         "ab_mean_source": ab_source,
         "metrics": METRICS,
@@ -299,21 +299,6 @@ def evaluate(
         "distribution": dist,
     }
     return Evaluation(figures, list(data.samples), outputs, list(data.reference))
-
-
-def write_json_atomic(path: PathLike, obj: Any) -> None:
-    """Write JSON to a temporary file beside ``path``, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=2, allow_nan=False)
-        make_readable(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def run(

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from geocolor.color import gray_to_lightness, lightness_to_gray, rgb_to_lab
+from geocolor.color import lightness_to_gray, rgb_to_lab
 from geocolor.errors import InputError
-from geocolor.types import PathLike
+from geocolor.types import PathLike, RasterReader
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +50,6 @@ def gray_of(rgb: np.ndarray) -> np.ndarray:
     """The sRGB gray image with the same L* as ``rgb`` (uint8 in, uint8 out)."""
     lum = rgb_to_lab(rgb.astype(np.float32) / 255.0)[..., 0]
     return np.round(np.clip(lightness_to_gray(lum), 0.0, 1.0) * 255.0).astype(np.uint8)
-
-
-def lightness_of(gray: np.ndarray) -> np.ndarray:
-    return np.asarray(gray_to_lightness(gray.astype(np.float32) / 255.0))
 
 
 def load_dataset(root: PathLike, split: str = "test") -> EvalSet:
@@ -95,13 +91,15 @@ def load_images(folder: PathLike) -> EvalSet:
 def _read_rgb_raster(path: PathLike) -> np.ndarray:
     import rasterio
 
-    try:
-        with rasterio.open(path) as src:
-            if src.count < 3:
-                raise InputError(f"{path} has {src.count} band(s); a colour GeoTIFF with 3 bands is needed")
+    from geocolor.raster import open_raster
+
+    with open_raster(path) as src:
+        if src.count < 3:
+            raise InputError(f"{path} has {src.count} band(s); a colour GeoTIFF with 3 bands is needed")
+        try:
             return np.moveaxis(src.read([1, 2, 3]), 0, -1).astype(np.uint8)
-    except rasterio.errors.RasterioError as e:
-        raise InputError(f"{path} is not a raster GDAL can read ({str(e).splitlines()[0][:120]})") from None
+        except rasterio.errors.RasterioError as e:
+            raise InputError(f"{path} is not a raster GDAL can read ({str(e).splitlines()[0][:120]})") from None
 
 
 def load_pair(output: PathLike, truth: PathLike, size: int = 256) -> EvalSet:
@@ -128,7 +126,7 @@ def spread(items: list, limit: int | None) -> list:
     return [items[int(i)] for i in np.linspace(0, len(items) - 1, limit).round()]
 
 
-def _valid_windows(ds: Any, size: int) -> list[Any]:
+def _valid_windows(ds: RasterReader, size: int) -> list[Any]:
     """The raster's ``size`` x ``size`` windows that are at least half valid (nodata, alpha and masks alike)."""
     from rasterio.windows import Window
 
@@ -142,10 +140,10 @@ def _raster_chips(path: PathLike, size: int, colour: bool, max_chips: int | None
     A raster with more than three bands (NAIP's R, G, B, NIR) is read as its first three. Chips that
     are more than half nodata are left out; of the rest at most ``max_chips``, evenly spread, are read.
     """
-    from geocolor.mosaic.reader import open_input, plan_input, to_lightness
+    from geocolor.raster import open_raster, plan_input, to_lightness
 
     chips = []
-    with open_input(str(path)) as ds:
+    with open_raster(str(path)) as ds:
         plan = plan_input(ds, bands=(1, 2, 3) if ds.count > 3 else None)
         if colour and len(plan.bands) != 3:
             raise InputError(f"{path} has {len(plan.bands)} colour band(s); the reference must be a 3-band colour raster")

@@ -28,6 +28,7 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -78,11 +79,15 @@ def build_features(net: str) -> nn.Sequential:
 class LPIPS(nn.Module):
     """The LPIPS distance: a frozen backbone, channel unit-normalisation and per-layer linear weights."""
 
+    shift: torch.Tensor  # buffers: the backbone's input normalisation
+    scale: torch.Tensor
+
     def __init__(self, net: str = "alex") -> None:
         super().__init__()
         self.net = net
         self.taps = BACKBONES[net].taps
-        self.features = build_features(net)[: self.taps[-1] + 1]
+        # a slice of a Sequential is a Sequential; torch annotates __getitem__ as returning any Module
+        self.features = cast(nn.Sequential, build_features(net)[: self.taps[-1] + 1])
         self.lins = nn.ParameterList(nn.Parameter(torch.ones(c)) for c in BACKBONES[net].channels)
         self.register_buffer("shift", torch.tensor(SHIFT).view(1, 3, 1, 1))
         self.register_buffer("scale", torch.tensor(SCALE).view(1, 3, 1, 1))
@@ -136,9 +141,9 @@ def load_lpips(weights_dir: str | os.PathLike[str] | None = None, net: str = "al
     spec = BACKBONES[net]
     folders = weight_dirs(weights_dir)
     backbone, linear = _first(folders, spec.backbone_files), _first(folders, spec.linear_files)
-    missing = [f"{' or '.join(names)}" for path, names in ((backbone, spec.backbone_files), (linear, spec.linear_files))
-               if path is None]
-    if missing:
+    if backbone is None or linear is None:
+        missing = [f"{' or '.join(names)}" for path, names in ((backbone, spec.backbone_files), (linear, spec.linear_files))
+                   if path is None]
         return None, f"no LPIPS-{net} weights ({'; '.join(missing)}) in {searched_dirs(weights_dir)}"
     model = LPIPS(net)
     try:

@@ -20,6 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from geocolor.files import write_bytes_atomic, write_text_atomic
+from geocolor.types import PathLike
+
 if TYPE_CHECKING:
     from geocolor.metrics.evaluate import Evaluation
 
@@ -196,7 +199,7 @@ CSS = ("body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-col
        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right;font-size:13px}img{max-width:100%}")
 
 
-def write_report(result: Evaluation, out: Path, run_dir: Path | str | None = None, k: int = 4) -> Path:
+def write_report(result: Evaluation, out: PathLike, run_dir: PathLike | None = None, k: int = 4) -> Path:
     """Write ``report.html`` (self-contained) and its PNGs into ``out``; return the HTML path."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -224,7 +227,7 @@ def write_report(result: Evaluation, out: Path, run_dir: Path | str | None = Non
         for stem, data in training_curves(Path(run_dir)):
             pngs.append((f"training_{stem}", f"Training: {stem}", data))
     for stem, _, data in pngs:
-        (out / f"{stem}.png").write_bytes(data)
+        write_bytes_atomic(out / f"{stem}.png", data)
     sections = "".join(f"<h2>{html.escape(title)}</h2>{_img_tag(data, stem)}" for stem, title, data in pngs)
     legend = "".join(f"<li><b>{m}</b>: {html.escape(t)}</li>" for m, t in fig["metrics"].items() if m in table_columns(fig))
     body = (f"<h1>geocolor evaluation</h1><p>{html.escape(fig['data'])} — {fig['mode']}, {fig['n_chips']} chips; "
@@ -235,7 +238,5 @@ def write_report(result: Evaluation, out: Path, run_dir: Path | str | None = Non
             f"<h2>Distribution metrics</h2>{distribution_lines(fig)}{sections}")
     page = f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>geocolor evaluation</title><style>{CSS}</style></head><body>{body}</body></html>'
     path = out / "report.html"
-    tmp = out / ".report.html.tmp"
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, page)
     return path

@@ -64,7 +64,8 @@ class PlainBlock(nn.Module):
         self.out_channels = in_ch
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
+        out: torch.Tensor = self.body(x)
+        return out
 
 
 def _upsample_conv(in_ch: int, out_ch: int, bias: bool, resize: bool) -> nn.Module:
@@ -119,7 +120,8 @@ class DenseUnet(nn.Module):
             skip = saved.pop()
             if self.skips:
                 x = torch.cat([x, skip], 1)
-        return self.head(x)
+        out: torch.Tensor = self.head(x)
+        return out
 
 
 def dense_unet(in_ch: int, out_ch: int, ngf: int = 32, norm: str = "batch", dropout: bool = False) -> nn.Module:

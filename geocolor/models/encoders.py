@@ -39,7 +39,8 @@ class ResidualDown(nn.Module):
         self.shortcut = nn.Sequential(nn.AvgPool2d(2), nn.Conv2d(in_ch, out_ch, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x) + self.shortcut(x)
+        out: torch.Tensor = self.body(x) + self.shortcut(x)
+        return out
 
 
 class LatentEncoder(nn.Module):

@@ -114,7 +114,8 @@ class ResnetBlock(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x)
+        out: torch.Tensor = x + self.body(x)
+        return out
 
 
 class ResnetGenerator(nn.Module):
@@ -151,7 +152,8 @@ class ResnetGenerator(nn.Module):
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
+        out: torch.Tensor = self.model(x)
+        return out
 
 
 GeneratorFactory = Callable[..., nn.Module]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
 from geocolor.errors import ConfigError
 
-_SCHEMES: dict[str, Callable[[nn.Parameter, float], object]] = {
+_SCHEMES: dict[str, Callable[[torch.Tensor, float], object]] = {
     "normal": lambda w, gain: nn.init.normal_(w, 0.0, gain),
     "xavier": lambda w, gain: nn.init.xavier_normal_(w, gain=gain),
     "kaiming": lambda w, gain: nn.init.kaiming_normal_(w, a=0, mode="fan_in"),
@@ -26,7 +27,7 @@ def init_weights(net: nn.Module, scheme: str = "normal", gain: float = 0.02) -> 
         raise ConfigError(f"unknown init {scheme!r}; choose one of {', '.join(_SCHEMES)}")
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            weight = m.parametrizations.weight.original if parametrize.is_parametrized(m, "weight") else m.weight
+            weight = m.get_parameter("parametrizations.weight.original") if parametrize.is_parametrized(m, "weight") else m.weight
             _SCHEMES[scheme](weight, gain)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)

@@ -25,9 +25,7 @@ weights are checked as before, their metadata by the bounds; re-saving one with
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -35,7 +33,8 @@ from typing import Any
 import torch
 
 from geocolor.errors import ModelFileError
-from geocolor.files import make_readable
+from geocolor.files import atomic_path
+from geocolor.files import make_readable as make_readable  # part of this module's API (the trainer uses it)
 from geocolor.types import PathLike
 
 FORMAT = "geocolor-model"
@@ -145,18 +144,8 @@ def write_model_file(
         "metadata_checksum": metadata_checksum(metadata),
     }
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        make_readable(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path, fsync=True) as tmp:
+        torch.save(payload, tmp)
     return path
 
 
@@ -165,7 +154,8 @@ def _plain(metadata: dict[str, Any]) -> dict[str, Any]:
     import json
 
     try:
-        return json.loads(json.dumps(metadata, default=str, allow_nan=True))
+        plain: dict[str, Any] = json.loads(json.dumps(metadata, default=str, allow_nan=True))
+        return plain
     except (TypeError, ValueError) as e:
         raise ModelFileError(f"model metadata is not JSON-compatible: {e}") from None
 

@@ -62,4 +62,5 @@ def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, 
     mixed = (alpha * real.detach() + (1.0 - alpha) * fake.detach()).requires_grad_(True)
     scores = critic(mixed).flatten(1).mean(dim=1)  # one score per sample
     (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
-    return weight * ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
+    penalty: torch.Tensor = weight * ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
+    return penalty

@@ -78,6 +78,8 @@ def code_map(code: torch.Tensor, height: int, width: int) -> torch.Tensor:
 class StyleUnetGenerator(nn.Module):
     """A U-Net whose decoder is FiLM-modulated by a style code (see module docstring)."""
 
+    default_style: torch.Tensor  # a buffer: the code used when none is given
+
     def __init__(self, unet: UnetGenerator, style_dim: int = STYLE_DIM, hidden: int = 64) -> None:
         super().__init__()
         self.unet = unet
@@ -89,9 +91,8 @@ class StyleUnetGenerator(nn.Module):
 
     def zero_film(self) -> None:
         """No modulation: the generator is its plain U-Net, whatever the code (call after a weight init)."""
-        for lin in self.film:
-            nn.init.zeros_(lin.weight)
-            nn.init.zeros_(lin.bias)
+        for param in self.film.parameters():  # every FiLM layer's weight and bias
+            nn.init.zeros_(param)
 
     def forward(self, x: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
         if style is None:
@@ -99,7 +100,8 @@ class StyleUnetGenerator(nn.Module):
         h = self.embed(style.to(x.dtype))
 
         def film(j: int, features: torch.Tensor) -> torch.Tensor:
-            gamma, beta = self.film[j](h)[:, :, None, None].chunk(2, dim=1)
+            params: torch.Tensor = self.film[j](h)
+            gamma, beta = params[:, :, None, None].chunk(2, dim=1)
             return features * (1.0 + gamma) + beta
 
         return self.unet.run(x, film)

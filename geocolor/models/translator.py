@@ -1,6 +1,7 @@
 """A ready-to-use colorizer: luminance tiles in, chroma tiles out.
 
-``Translator`` wraps a generator and the metadata of its model file. Its one job is
+``Translator`` wraps a generator and the metadata of its model file; it is the ``Colorizer``
+(``geocolor.models.colorizer``) that ``geocolor.models.load`` returns. Its one job is
 ``predict_chroma(L) -> ab``: a batch of L* tiles (N, 1, H, W) in [0, 100] gives the predicted a*b*
 (N, 2, H, W) in CIE units. Normalisation (how L* is scaled for the network, how the tanh output is
 scaled back) comes from the model's metadata, never from flags. An ``rgb`` model sees the gray as 3
@@ -16,11 +17,12 @@ import torch
 from torch import nn
 
 from geocolor.errors import ModelFileError
+from geocolor.models.colorizer import Colorizer, StyleCode
 from geocolor.models.encoding import ColorEncoding, encoding_from_metadata
 
 
 @dataclass
-class Translator:
+class Translator(Colorizer):
     """A generator plus what is needed to feed it and read its output."""
 
     net: nn.Module
@@ -44,7 +46,7 @@ class Translator:
         """True for a stylecolor model, whose generator also takes a style code."""
         return bool((self.metadata.get("style") or {}).get("conditioned"))
 
-    def predict_chroma(self, lightness: torch.Tensor, style: Any = None) -> torch.Tensor:
+    def predict_chroma(self, lightness: torch.Tensor, style: StyleCode | None = None) -> torch.Tensor:
         """Map L* tiles (N, 1, H, W) in [0, 100] to predicted a*b* (N, 2, H, W).
 
         ``style`` (a style code, (D,) or (N, D); see ``geocolor.models.style``) conditions a
@@ -59,7 +61,7 @@ class Translator:
                 x = x.contiguous(memory_format=torch.channels_last)
             if style is None:
                 return encoding.decode_chroma(self.net(x)).contiguous()
-            code = torch.as_tensor(style, dtype=torch.float32, device=self.device).reshape(-1, self.net.default_style.numel())
+            code = torch.as_tensor(style, dtype=torch.float32, device=self.device).reshape(-1, self.net.get_buffer("default_style").numel())
             return encoding.decode_chroma(self.net(x, code.expand(x.shape[0], -1))).contiguous()
 
 
@@ -88,7 +90,7 @@ def build_translator(payload: dict[str, Any], device: str = "auto") -> Translato
     dev = resolve_device(device)
     net = fold_batch_norm(net.eval()).to(dev)
     if dev.type == "cuda":
-        net = net.to(memory_format=torch.channels_last)
+        net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stub lacks memory_format
     return Translator(net=net, metadata=meta, device=dev)
 
 
@@ -111,9 +113,12 @@ def fold_batch_norm(net: nn.Module) -> nn.Module:
 
 
 @torch.no_grad()
-def _fold(conv: nn.Module, bn: nn.BatchNorm2d) -> None:
-    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+def _fold(conv: nn.Conv2d | nn.ConvTranspose2d, bn: nn.BatchNorm2d) -> None:
+    mean, var = bn.running_mean, bn.running_var
+    if mean is None or var is None:
+        raise ValueError("only a BatchNorm that tracks running statistics can be folded")
+    scale = bn.weight / torch.sqrt(var + bn.eps)
     shape = (1, -1, 1, 1) if isinstance(conv, nn.ConvTranspose2d) else (-1, 1, 1, 1)
     conv.weight.mul_(scale.reshape(shape))
-    bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
-    conv.bias = nn.Parameter((bias - bn.running_mean) * scale + bn.bias)
+    bias = conv.bias if conv.bias is not None else torch.zeros_like(mean)
+    conv.bias = nn.Parameter((bias - mean) * scale + bn.bias)

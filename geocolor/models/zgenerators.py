@@ -27,24 +27,38 @@ Z_POSITIONS = ("input", "all", "middle")
 UNET_DOWNS = {"unet_128": 7, "unet_256": 8}
 
 
-def _widen(block: nn.Sequential, extra: int) -> None:
+def _pair(value: tuple[int, ...]) -> tuple[int, int]:
+    """A 2-D convolution's (height, width) setting (kernel size, stride, padding)."""
+    return value[0], value[1]
+
+
+def _sequential(block: nn.Module) -> nn.Sequential:
+    if not isinstance(block, nn.Sequential):
+        raise TypeError(f"z enters a block through its convolution; expected an nn.Sequential block, got {type(block).__name__}")
+    return block
+
+
+def _widen(block: nn.Module, extra: int) -> None:
     """Replace the block's (first) convolution by one taking ``extra`` more input channels."""
+    block = _sequential(block)
     for i, layer in enumerate(block):
         if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
-            kind = type(layer)
-            block[i] = kind(
-                layer.in_channels + extra, layer.out_channels, layer.kernel_size, layer.stride, layer.padding,
+            if isinstance(layer.padding, str):
+                raise ValueError(f"cannot widen a convolution with padding {layer.padding!r}")
+            block[i] = type(layer)(
+                layer.in_channels + extra, layer.out_channels, _pair(layer.kernel_size), _pair(layer.stride), _pair(layer.padding),
                 bias=layer.bias is not None,
             )
             return
     raise ValueError("block has no convolution to widen")
 
 
-def _with_z(block: nn.Sequential, x: torch.Tensor, z: torch.Tensor | None) -> torch.Tensor:
+def _with_z(block: nn.Module, x: torch.Tensor, z: torch.Tensor | None) -> torch.Tensor:
     """Run ``block``, concatenating the tiled ``z`` to the input of its convolution (when given)."""
     if z is None:
-        return block(x)
-    for layer in block:
+        out: torch.Tensor = block(x)
+        return out
+    for layer in _sequential(block):
         if z is not None and isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
             x = torch.cat([x, z[:, :, None, None].expand(-1, -1, *x.shape[2:])], 1)
             z = None

@@ -1,15 +1,23 @@
-"""Colorize rasters of any size: tile grid, blending, windowed reads and writes, the ``colorize`` API."""
+"""Colorize rasters of any size: tile grid, blending, windowed reads and writes, the ``colorize`` API.
+
+``colorize(src, dst, MosaicOptions(...))`` colorizes one raster (``engine``); ``colorize_many``
+colorizes several into one folder with one shared style (``batch``). ``windows`` holds the pure tile
+geometry and ``writer`` the colour output's temp file.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+from geocolor.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from geocolor.mosaic.batch import colorize_many
+    from geocolor.mosaic.engine import MosaicOptions, MosaicResult, colorize
+
+__all__ = ["MosaicOptions", "MosaicResult", "colorize", "colorize_many"]
+
+_HOMES = {"colorize": "engine", "MosaicOptions": "engine", "MosaicResult": "engine", "colorize_many": "batch"}
 
 
-def colorize(*args: Any, **kwargs: Any) -> Any:
-    """See ``geocolor.mosaic.engine.colorize``."""
-    from geocolor.mosaic.engine import colorize as _colorize
-
-    return _colorize(*args, **kwargs)
-
-
-__all__ = ["colorize"]
+__getattr__ = lazy_exports(__name__, _HOMES)

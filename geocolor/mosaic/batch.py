@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from geocolor.errors import InputError
-from geocolor.mosaic import writer
+from geocolor.models.colorizer import Colorizer
 from geocolor.mosaic.engine import MosaicOptions, MosaicResult, colorize
-from geocolor.types import PathLike
+from geocolor.raster import check_output
+from geocolor.style.apply import StyleSpec, StyleTarget
+from geocolor.types import Bounds, PathLike
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,7 @@ def colorize_many(srcs: list[PathLike], out_dir: PathLike, options: MosaicOption
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     outs = output_paths(srcs, out_dir)
     for src, out in zip(srcs, outs):  # refuse before any work is done
-        writer.check_output(out, Path(src), opts.overwrite)
+        check_output(out, Path(src), opts.overwrite)
     translator = load(opts.model or default_model_for(opts.style), device=opts.device)
     if opts.style is None:
         return [colorize(src, out, opts, translator=translator) for src, out in zip(srcs, outs)]
@@ -53,20 +55,21 @@ def colorize_many(srcs: list[PathLike], out_dir: PathLike, options: MosaicOption
     ]
 
 
-def _shared_target(style: Any, translator: Any, srcs: list[PathLike], opts: MosaicOptions) -> tuple[Any, list[Any]]:
+def _shared_target(style: StyleSpec, translator: Colorizer, srcs: list[PathLike], opts: MosaicOptions) -> tuple[StyleTarget, list[Bounds | None]]:
     """The one ``StyleTarget`` all inputs are mapped onto, and where each input's palette is measured
     (``geocolor.style.overlap.shared_boxes`` for georeferenced inputs in one CRS, else everywhere)."""
     from contextlib import ExitStack
 
-    from geocolor.mosaic.reader import is_georeferenced, open_input, plan_input
+    from geocolor.raster import is_georeferenced, open_raster, plan_input
     from geocolor.style.apply import AUTO, auto_target, resolve_style
     from geocolor.style.dodge import read_exposure_field
     from geocolor.style.overlap import shared_boxes
 
     with ExitStack() as stack:
-        sets = [stack.enter_context(open_input(str(src))) for src in srcs]
+        sets = [stack.enter_context(open_raster(str(src))) for src in srcs]
         same_crs = all(is_georeferenced(ds) and ds.crs is not None for ds in sets) and len({ds.crs.to_string() for ds in sets}) == 1
-        shared = shared_boxes([tuple(ds.bounds) for ds in sets]) if same_crs and len(sets) > 1 else [None] * len(sets)
+        boxes: list[Bounds] = [(ds.bounds[0], ds.bounds[1], ds.bounds[2], ds.bounds[3]) for ds in sets]
+        shared: list[Bounds | None] = shared_boxes(boxes) if same_crs and len(sets) > 1 else [None] * len(sets)
         if style != AUTO:
             target = resolve_style(str(style), translator) if isinstance(style, (str, Path)) else style
             return target, shared

@@ -17,22 +17,26 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from geocolor import __version__
-from geocolor.errors import GeocolorError, InputError
+from geocolor import __version__, raster
+from geocolor.errors import Cancelled, InputError
+from geocolor.models.colorizer import Colorizer
 from geocolor.mosaic import writer
-from geocolor.mosaic.reader import InputPlan, is_georeferenced, open_input, plan_input, to_lightness
 from geocolor.mosaic.windows import Band, TileGrid, blend_window
-from geocolor.types import CancelCallback, PathLike, ProgressCallback
+from geocolor.raster import InputPlan, is_georeferenced, open_raster, plan_input, to_lightness
+from geocolor.style.apply import StyleSpec
+from geocolor.types import CancelCallback, PathLike, ProgressCallback, RasterReader, RasterWriter
+
+if TYPE_CHECKING:
+    from geocolor.style.apply import StyledTranslator
+    from geocolor.style.dodge import ExposureField
+
+__all__ = ["Cancelled", "MosaicOptions", "MosaicResult", "colorize", "finite_mask"]  # Cancelled: re-exported for callers
 
 log = logging.getLogger(__name__)
-
-
-class Cancelled(GeocolorError):
-    """The caller's ``is_cancelled`` said stop; nothing was written."""
 
 
 @dataclass
@@ -54,7 +58,7 @@ class MosaicOptions:
     show_progress: bool = True
     # a reference raster, a named style of the model, or a ``geocolor.style.apply.StyleTarget``
     # ("auto" needs several inputs: ``geocolor.mosaic.batch.colorize_many``)
-    style: Any = None
+    style: StyleSpec | None = None
     style_tone: bool = True  # with a style: match each input's tone (L* distribution) to the target's before predicting
     dodge: float = 0.0  # > 0: even out the input's slow exposure changes (vignetting) over this radius in pixels, for the network only
     fill_nodata: bool = False  # inpaint the input's nodata holes first (geocolor.inpaint), then colorize
@@ -85,7 +89,7 @@ def colorize(
     dst: PathLike,
     options: MosaicOptions | None = None,
     *,
-    translator: Any = None,
+    translator: Colorizer | None = None,
     progress: ProgressCallback | None = None,
     is_cancelled: CancelCallback | None = None,
     source_name: str | None = None,
@@ -100,7 +104,7 @@ def colorize(
         raise TypeError(f"colorize() got unknown option(s) {', '.join(sorted(unknown))}")
     opts = replace(options or MosaicOptions(), **overrides)
     src_path, dst_path = Path(src), Path(dst)
-    writer.check_output(dst_path, src_path, opts.overwrite)
+    raster.check_output(dst_path, src_path, opts.overwrite)
     if opts.fill_nodata:  # fill holes into a temp file beside dst, colorize that, delete it
         from geocolor.inpaint.engine import filled_copy
 
@@ -114,20 +118,20 @@ def colorize(
         translator = load(opts.model or default_model_for(opts.style), device=opts.device)
     import rasterio
 
-    with rasterio.Env(GDAL_CACHEMAX=opts.gdal_cache_mb), open_input(str(src_path)) as ds:
+    with rasterio.Env(GDAL_CACHEMAX=opts.gdal_cache_mb), open_raster(str(src_path)) as ds:
         plan = plan_input(ds, opts.bands, opts.percentiles)
         if not is_georeferenced(ds):
             log.warning("%s is not georeferenced (a plain image); %s will have pixel coordinates and no CRS", src_path.name, dst_path.name)
         grid = _grid(ds, translator, opts)
         dodge = _exposure_field(ds, plan, opts.dodge)
+        tags = {"GEOCOLOR_VERSION": __version__, "GEOCOLOR_MODEL": str(translator.metadata.get("name", "?")), "GEOCOLOR_SOURCE": source_name or src_path.name}
         if opts.style is not None:
-            translator = _styled(translator, opts.style, ds, plan, grid.tile, opts.style_tone, dodge)
-        raw, tmp = writer.temp_paths(dst_path)
+            styled = _styled(translator, opts.style, ds, plan, grid.tile, opts.style_tone, dodge)
+            tags["GEOCOLOR_STYLE"] = styled.description
+            translator = styled
+        raw, tmp = raster.temp_paths(dst_path)
         try:
             started = time.perf_counter()
-            tags = {"GEOCOLOR_VERSION": __version__, "GEOCOLOR_MODEL": str(translator.metadata.get("name", "?")), "GEOCOLOR_SOURCE": source_name or src_path.name}
-            if opts.style is not None:
-                tags["GEOCOLOR_STYLE"] = translator.description
             if dodge is not None:
                 tags["GEOCOLOR_DODGE"] = f"network input dodged, radius {opts.dodge:g} px (output keeps the input's L*)"
             with writer.open_raw(raw, ds, tags) as out:
@@ -135,17 +139,17 @@ def colorize(
                 _run(ds, out, plan, grid, translator, opts, with_mask, progress, is_cancelled, dodge)
             if progress:
                 progress(0.97)
-            writer.finalize(raw, tmp, dst_path, opts.cog, opts.compress)
+            raster.finalize(raw, tmp, dst_path, opts.cog, opts.compress)
             if progress:
                 progress(1.0)
         finally:
-            writer.remove_quietly(raw, tmp)
+            raster.remove_quietly(raw, tmp)
     seconds = time.perf_counter() - started
     log.info("wrote %s (%d x %d) in %.1f s", dst_path, grid.width, grid.height, seconds)
     return MosaicResult(dst_path, grid.width, grid.height, grid.n_tiles, seconds)
 
 
-def _grid(ds: Any, translator: Any, opts: MosaicOptions) -> TileGrid:
+def _grid(ds: RasterReader, translator: Colorizer, opts: MosaicOptions) -> TileGrid:
     tile = opts.tile or translator.tile_size
     multiple = translator.tile_multiple
     if tile % multiple:
@@ -157,7 +161,7 @@ def _grid(ds: Any, translator: Any, opts: MosaicOptions) -> TileGrid:
     return TileGrid(ds.width, ds.height, tile, opts.overlap)
 
 
-def _exposure_field(ds: Any, plan: InputPlan, radius: float) -> Any:
+def _exposure_field(ds: RasterReader, plan: InputPlan, radius: float) -> ExposureField | None:
     """The input's exposure field for ``--dodge`` (``geocolor.style.dodge``), or None when not dodging."""
     if radius < 0:
         raise InputError(f"--dodge {radius:g}: the radius must be 0 (off) or a number of pixels > 0")
@@ -168,7 +172,8 @@ def _exposure_field(ds: Any, plan: InputPlan, radius: float) -> Any:
     return read_exposure_field(ds, plan, radius)
 
 
-def _styled(translator: Any, style: Any, ds: Any, plan: InputPlan, tile: int, tone: bool = True, dodge: Any = None) -> Any:
+def _styled(translator: Colorizer, style: StyleSpec, ds: RasterReader, plan: InputPlan, tile: int, tone: bool = True,
+            dodge: ExposureField | None = None) -> StyledTranslator:
     """The translator with ``style`` applied (``geocolor.style.apply``); ``tone=False``: no tone matching."""
     from dataclasses import replace as replace_field
 
@@ -180,13 +185,13 @@ def _styled(translator: Any, style: Any, ds: Any, plan: InputPlan, tile: int, to
     return styled_translator(translator, target, ds, plan, tile, dodge)
 
 
-def _all_valid(ds: Any, plan: InputPlan) -> bool:
+def _all_valid(ds: RasterReader, plan: InputPlan) -> bool:
     from rasterio.enums import MaskFlags
 
     return all(ds.mask_flag_enums[b - 1] == [MaskFlags.all_valid] for b in plan.bands)
 
 
-def _is_float(ds: Any, plan: InputPlan) -> bool:
+def _is_float(ds: RasterReader, plan: InputPlan) -> bool:
     return any(np.dtype(ds.dtypes[b - 1]).kind == "f" for b in plan.bands)
 
 
@@ -201,7 +206,7 @@ def finite_mask(data: np.ndarray, mask: np.ndarray | None) -> np.ndarray | None:
     return np.where(finite, base, 0).astype(np.uint8)
 
 
-def _read_strip(ds: Any, plan: InputPlan, grid: TileGrid, band: Band, row: int, with_mask: bool) -> _Strip:
+def _read_strip(ds: RasterReader, plan: InputPlan, grid: TileGrid, band: Band, row: int, with_mask: bool) -> _Strip:
     """Read the input rows of tile row ``row`` for ``band``, as L*, padded to the full strip size."""
     from rasterio.windows import Window
 
@@ -233,16 +238,16 @@ def _jobs(grid: TileGrid, bands: list[Band]) -> Iterator[tuple[Band, int]]:
 
 
 def _run(
-    ds: Any,
-    out: Any,
+    ds: RasterReader,
+    out: RasterWriter,
     plan: InputPlan,
     grid: TileGrid,
-    translator: Any,
+    translator: Colorizer,
     opts: MosaicOptions,
     with_mask: bool,
     progress: ProgressCallback | None,
     is_cancelled: CancelCallback | None,
-    dodge: Any = None,
+    dodge: ExposureField | None = None,
 ) -> None:
     from tqdm import tqdm
 
@@ -279,7 +284,7 @@ def _run(
             written.result()
 
 
-def _predict_strip(lum: np.ndarray, band: Band, grid: TileGrid, translator: Any, batch: int) -> np.ndarray:
+def _predict_strip(lum: np.ndarray, band: Band, grid: TileGrid, translator: Colorizer, batch: int) -> np.ndarray:
     """Predicted a*b* for every tile of one strip, (n_tiles, 2, tile, tile) float32."""
     import torch
 
@@ -299,7 +304,7 @@ class _Blender:
     """The strip accumulator, used from the writer thread only: adds weighted tile predictions,
     writes the rows each tile row completes, then moves down by one tile row."""
 
-    def __init__(self, out: Any, grid: TileGrid, window: np.ndarray, with_mask: bool) -> None:
+    def __init__(self, out: RasterWriter, grid: TileGrid, window: np.ndarray, with_mask: bool) -> None:
         self.out, self.grid, self.window, self.with_mask = out, grid, window, with_mask
         self.acc: np.ndarray | None = None
 
@@ -318,7 +323,7 @@ class _Blender:
         _shift(acc, s)
 
 
-def _emit(out: Any, rows_acc: np.ndarray, strip: _Strip, band: Band, row: int, grid: TileGrid, with_mask: bool, chunk: int = 64) -> None:
+def _emit(out: RasterWriter, rows_acc: np.ndarray, strip: _Strip, band: Band, row: int, grid: TileGrid, with_mask: bool, chunk: int = 64) -> None:
     """Blend, convert to 8-bit sRGB and write the completed rows of one strip, for the band's final columns.
 
     ``rows_acc`` holds the accumulator rows of those rows. Rows are converted ``chunk`` at a time to

@@ -14,17 +14,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from geocolor.quality.protocol import Crop, figures_of
 from geocolor.types import PathLike
 
+if TYPE_CHECKING:
+    from geocolor.models.translator import Translator
+
 GAINS = (1.0, 1.2, 1.4, 1.6, 1.8, 2.0, 2.25, 2.5, 3.0)
 
 
-def predicted_lab(translator: Any, crops: Sequence[Crop]) -> list[np.ndarray]:
+def predicted_lab(translator: Translator, crops: Sequence[Crop]) -> list[np.ndarray]:
     """Lab of each crop with the model's a*b* (gain 1) and the crop's own L*, float32 (H, W, 3)."""
     import torch
 
@@ -36,14 +39,14 @@ def predicted_lab(translator: Any, crops: Sequence[Crop]) -> list[np.ndarray]:
     for crop in crops:
         lab = np.asarray(rgb_to_lab(crop.truth.astype(np.float32) / 255.0)).copy()
         ab = predict(torch.from_numpy(lab[None, None, ..., 0].copy()))[0].cpu().numpy().transpose(1, 2, 0)
-        lab[..., 1:] = ab / getattr(translator.encoding, "chroma_gain", 1.0)  # measure from the uncalibrated output
+        lab[..., 1:] = ab / translator.encoding.chroma_gain  # measure from the uncalibrated output
         out.append(lab)
     return out
 
 
 def gain_curve(labs: Sequence[np.ndarray], crops: Sequence[Crop], gains: Sequence[float] = GAINS) -> list[dict[str, float]]:
     """Figures (colourfulness ratio, CIEDE2000, PSNR, false colour) of the outputs at each chroma gain."""
-    from geocolor.train.evaluation import lab_to_uint8
+    from geocolor.color import lab_to_uint8
 
     truths = [c.truth for c in crops]
     rows = []

@@ -21,21 +21,29 @@ model gets the issue's targets checked: PSNR >= oracle + 1 dB, CIEDE2000 <= orac
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
 from geocolor.metrics.chroma import false_colour_counts, oracle_mean_ab
 from geocolor.metrics.colourfulness import colourfulness
 from geocolor.metrics.pixel import pixel_metrics
+from geocolor.models.colorizer import Colorizer
 from geocolor.quality.catalog import Catalog, CatalogSource
 
 log = logging.getLogger(__name__)
 
 BASELINES = ("gray", "oracle_mean_color", "training_mean_color")
-TARGETS = {
+class Targets(TypedDict):
+    psnr_over_oracle: float
+    delta_e_under_oracle: float
+    false_colour_max: float
+    colourfulness_ratio: tuple[float, float]
+
+
+TARGETS: Targets = {
     "psnr_over_oracle": 1.0,  # dB at least
     "delta_e_under_oracle": 2.0,  # CIEDE2000 units at least
     "false_colour_max": 0.02,
@@ -76,17 +84,11 @@ def _valid_windows(valid: np.ndarray, side: int) -> list[tuple[int, int]]:
 
 
 def _read(path: str) -> tuple[np.ndarray, np.ndarray]:
-    """The colour raster as the trainer reads it (nodata zeroed) and its valid pixels (no black nodata)."""
-    import warnings
+    """The colour raster as the trainer reads it (``geocolor.raster.read_rgb``: nodata zeroed) and its valid
+    pixels (no black nodata)."""
+    from geocolor.raster import read_rgb
 
-    import rasterio
-
-    from geocolor.train.config import SourceConfig
-    from geocolor.train.data import read_rgb
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-        rgb = read_rgb(SourceConfig(path))
+    rgb = read_rgb(path)
     return rgb, rgb.max(axis=-1) > 0  # masked pixels are zero, as are black no-data corners of plain JPEGs
 
 
@@ -98,7 +100,8 @@ def source_crops(source: CatalogSource, per_source: int = 16, size: int = 512, s
     pools: list[list[Crop]] = []
     for path in files[: per_source * 2]:
         rgb, valid = _read(path)
-        side = crop_size(*rgb.shape[:2], size)
+        h, w = rgb.shape[:2]
+        side = crop_size(h, w, size)
         corners = _valid_windows(valid, side)
         rng.shuffle(corners)
         name = path.rsplit("/", 1)[-1]
@@ -112,8 +115,7 @@ def source_crops(source: CatalogSource, per_source: int = 16, size: int = 512, s
 
 
 def _flat(crop: Crop, ab: tuple[float, float]) -> np.ndarray:
-    from geocolor.color import rgb_to_lab
-    from geocolor.train.evaluation import lab_to_uint8
+    from geocolor.color import lab_to_uint8, rgb_to_lab
 
     lab = np.asarray(rgb_to_lab(crop.truth.astype(np.float32) / 255.0)).copy()
     lab[..., 1], lab[..., 2] = ab
@@ -125,10 +127,10 @@ def _oracle(crop: Crop) -> np.ndarray:
     return _flat(crop, oracle_mean_ab(_lab(crop.truth)))
 
 
-def model_colour(translator: Any) -> Callable[[Crop], np.ndarray]:
+def model_colour(translator: Colorizer) -> Callable[[Crop], np.ndarray]:
     """A crop coloured by a model from the crop's own L* (L* kept, a*b* predicted)."""
     from geocolor.metrics.evaluate import padded_predictor
-    from geocolor.train.evaluation import predict_chips
+    from geocolor.models.predict import predict_chips
 
     predict = padded_predictor(translator)
     return lambda crop: predict_chips(predict, [crop.truth])[0]
@@ -142,8 +144,8 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
 
 def reference_matched(outputs: Sequence[np.ndarray], crops: Sequence[Crop]) -> list[np.ndarray]:
     """Each output palette-matched to the pooled true a*b* of all the other crops (leave-one-out reference)."""
+    from geocolor.color import lab_to_uint8
     from geocolor.style.palette import ab_moments, apply_to_lab, matching_transform, pool_moments
-    from geocolor.train.evaluation import lab_to_uint8
 
     truth = [ab_moments(_lab(c.truth)[..., 1:]) for c in crops]
     out = []
@@ -186,7 +188,7 @@ def targets_met(model: dict[str, float], oracle: dict[str, float]) -> dict[str, 
 
 def evaluate_sources(
     cat: Catalog,
-    models: dict[str, Any],
+    models: Mapping[str, Colorizer],
     roles: tuple[str, ...] = ("test",),
     per_source: int = 16,
     size: int = 512,
@@ -196,7 +198,7 @@ def evaluate_sources(
     """Score the baselines and every model (name -> loaded translator) on each held-out source."""
     train_ab = (0.0, 0.0)
     for t in models.values():
-        ab = (getattr(t, "metadata", None) or {}).get("train_ab_mean")
+        ab = t.metadata.get("train_ab_mean")
         if ab is not None:
             train_ab = (float(ab[0]), float(ab[1]))
             break

@@ -22,16 +22,26 @@ input, not a second pass.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from geocolor.errors import InputError
+from geocolor.models.colorizer import Colorizer, StyleCode
 from geocolor.style.palette import Moments, matching_transform
 from geocolor.style.reference import ColorSample, pool_samples, read_reference, subsample
 from geocolor.style.tone import apply_curve, curve_summary, pool_quantiles, quantiles, tone_curve
+from geocolor.types import Bounds
+
+if TYPE_CHECKING:
+    import torch
+
+    from geocolor.raster import InputPlan
+    from geocolor.style.dodge import ExposureField
+    from geocolor.types import RasterReader
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +56,12 @@ class StyleTarget:
     code: list[float]
     moments: Moments
     source: str
-    bounds: tuple[float, float, float, float] | None = None  # where an input's own palette is measured (its CRS); None: everywhere
+    bounds: Bounds | None = None  # where an input's own palette is measured (its CRS); None: everywhere
     lightness: np.ndarray | None = None  # L* quantiles every input's tone is matched to (None: no tone matching)
+
+
+StyleSpec = str | Path | StyleTarget
+"""A ``--style``: a reference raster's path, a named style of the model, ``auto``, or a resolved target."""
 
 
 def target_from_sample(sample: ColorSample, lightness: np.ndarray | None = None) -> StyleTarget:
@@ -56,7 +70,7 @@ def target_from_sample(sample: ColorSample, lightness: np.ndarray | None = None)
     return StyleTarget(sample.code(), sample.moments(), sample.source, lightness=tone)
 
 
-def resolve_style(style: str, translator: Any) -> StyleTarget:
+def resolve_style(style: str, translator: Colorizer) -> StyleTarget:
     """A reference raster path or a style name stored in the model file -> ``StyleTarget``."""
     if style == AUTO:
         raise InputError("--style auto pools several inputs: give two or more inputs and --out-dir")
@@ -74,7 +88,7 @@ def resolve_style(style: str, translator: Any) -> StyleTarget:
     raise InputError(f"--style {style!r} is neither an existing reference raster nor a named style ({known})")
 
 
-def target_from_code(code: list[float], source: str, lightness: np.ndarray | None = None) -> StyleTarget:
+def target_from_code(code: Sequence[float], source: str, lightness: np.ndarray | None = None) -> StyleTarget:
     import torch
 
     from geocolor.models.style import code_moments
@@ -84,34 +98,50 @@ def target_from_code(code: list[float], source: str, lightness: np.ndarray | Non
 
 
 @dataclass
-class StyledTranslator:
-    """A translator whose input L* goes through ``tone`` and whose predictions are conditioned on
-    ``code`` and/or moved by ``transform``."""
+class StyledTranslator(Colorizer):
+    """A colorizer whose input L* goes through ``tone`` and whose predictions are conditioned on
+    ``code`` and/or moved by ``transform``. Its metadata, device and tiles are ``base``'s."""
 
-    base: Any
+    base: Colorizer
     code: list[float] | None = None
     transform: tuple[np.ndarray, np.ndarray] | None = None
     tone: np.ndarray | None = None  # a tone curve (geocolor.style.tone) applied to the network's input only
     description: str = ""
+    metadata: Mapping[str, Any] = field(init=False, repr=False, compare=False)
+    device: torch.device = field(init=False, repr=False, compare=False)
 
-    def __getattr__(self, name: str) -> Any:  # metadata, tile_size, tile_multiple, device, ...
-        if name == "base":
-            raise AttributeError(name)
-        return getattr(self.base, name)
+    def __post_init__(self) -> None:
+        self.metadata = self.base.metadata
+        self.device = self.base.device
 
-    def predict_chroma(self, lightness: Any) -> Any:
+    @property
+    def tile_size(self) -> int:
+        return self.base.tile_size
+
+    @property
+    def tile_multiple(self) -> int:
+        return self.base.tile_multiple
+
+    @property
+    def style_conditioned(self) -> bool:
+        return self.base.style_conditioned
+
+    def predict_chroma(self, lightness: torch.Tensor, style: StyleCode | None = None) -> torch.Tensor:
+        """``base``'s prediction for the toned ``lightness``, conditioned on ``style`` (default: ``code``),
+        then moved by ``transform``."""
         import torch
 
         if self.tone is not None:
             lightness = apply_curve(lightness, self.tone)
-        ab = self.base.predict_chroma(lightness) if self.code is None else self.base.predict_chroma(lightness, style=self.code)
+        code = self.code if style is None else style
+        ab = self.base.predict_chroma(lightness) if code is None else self.base.predict_chroma(lightness, style=code)
         if self.transform is None:
             return ab
         a, b = (torch.as_tensor(v, dtype=ab.dtype, device=ab.device) for v in self.transform)
         return torch.einsum("ij,njhw->nihw", a, ab) + b[None, :, None, None]
 
 
-def _region(ds: Any, bounds: tuple[float, float, float, float] | None) -> tuple[int, int, int, int]:
+def _region(ds: RasterReader, bounds: Bounds | None) -> tuple[int, int, int, int]:
     """Pixel box (col0, row0, col1, row1) of ``bounds`` in ``ds`` (the whole raster for None)."""
     if bounds is None:
         return 0, 0, ds.width, ds.height
@@ -127,13 +157,15 @@ def _starts(lo: int, hi: int, size: int, tile: int, n: int) -> np.ndarray:
     return np.unique(np.linspace(first, last, n).round().astype(int))
 
 
-def _sample_tiles(ds: Any, plan: Any, tile: int, max_tiles: int, bounds: Any, dodge: Any = None) -> Any:
+def _sample_tiles(
+    ds: RasterReader, plan: InputPlan, tile: int, max_tiles: int, bounds: Bounds | None, dodge: ExposureField | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Up to ``max_tiles`` tiles spread evenly over ``ds`` (inside ``bounds``): yields (L* tile as the
     network sees it (dodged when ``dodge``, a ``geocolor.style.dodge.ExposureField``, is given), the
     input's own L* tile, valid mask)."""
     from rasterio.windows import Window
 
-    from geocolor.mosaic.reader import to_lightness
+    from geocolor.raster import to_lightness
 
     c0, r0, c1, r1 = _region(ds, bounds)
     per_axis = max(1, int(np.ceil(np.sqrt(max_tiles))))
@@ -147,8 +179,8 @@ def _sample_tiles(ds: Any, plan: Any, tile: int, max_tiles: int, bounds: Any, do
             yield (lum if dodge is None else dodge.apply(lum, int(x), int(y))), lum, valid
 
 
-def lightness_sample(ds: Any, plan: Any, tile: int, max_tiles: int = SAMPLE_TILES,
-                     bounds: tuple[float, float, float, float] | None = None, dodge: Any = None) -> np.ndarray:
+def lightness_sample(ds: RasterReader, plan: InputPlan, tile: int, max_tiles: int = SAMPLE_TILES,
+                     bounds: Bounds | None = None, dodge: ExposureField | None = None) -> np.ndarray:
     """The L* quantiles (``geocolor.style.tone``) of the same tiles ``prediction_sample`` predicts, as the
     network sees them before any tone curve (dodged when ``dodge`` is given)."""
     values = [lum[valid] for lum, _, valid in _sample_tiles(ds, plan, tile, max_tiles, bounds, dodge)]
@@ -159,8 +191,8 @@ def lightness_sample(ds: Any, plan: Any, tile: int, max_tiles: int = SAMPLE_TILE
 
 
 def prediction_sample(
-    translator: Any, ds: Any, plan: Any, tile: int, max_tiles: int = SAMPLE_TILES,
-    bounds: tuple[float, float, float, float] | None = None, dodge: Any = None,
+    translator: Colorizer, ds: RasterReader, plan: InputPlan, tile: int, max_tiles: int = SAMPLE_TILES,
+    bounds: Bounds | None = None, dodge: ExposureField | None = None,
 ) -> ColorSample:
     """Predicted Lab pixels of up to ``max_tiles`` tiles spread evenly over ``ds`` (valid pixels only).
 
@@ -169,7 +201,7 @@ def prediction_sample(
     """
     import torch
 
-    parts = []
+    parts: list[np.ndarray] = []
     for seen, lum, valid in _sample_tiles(ds, plan, tile, max_tiles, bounds, dodge):
         pad = ((0, tile - lum.shape[0]), (0, tile - lum.shape[1]))
         ab = translator.predict_chroma(torch.from_numpy(np.pad(seen, pad, mode="symmetric"))[None, None]).cpu().numpy()[0]
@@ -182,8 +214,8 @@ def prediction_sample(
     return ColorSample(lab.astype(np.float32), str(ds.name))
 
 
-def _toned(translator: Any, target_tone: np.ndarray | None, ds: Any, plan: Any, tile: int, bounds: Any,
-           code: Any = None, dodge: Any = None) -> StyledTranslator:
+def _toned(translator: Colorizer, target_tone: np.ndarray | None, ds: RasterReader, plan: InputPlan, tile: int, bounds: Bounds | None,
+           code: list[float] | None = None, dodge: ExposureField | None = None) -> StyledTranslator:
     """``translator`` with ``code`` and, when the target has a tone, the curve taking ``ds``'s tone onto it."""
     styled = StyledTranslator(translator, code=code)
     if target_tone is not None:
@@ -191,10 +223,11 @@ def _toned(translator: Any, target_tone: np.ndarray | None, ds: Any, plan: Any, 
     return styled
 
 
-def styled_translator(translator: Any, target: StyleTarget, ds: Any, plan: Any, tile: int, dodge: Any = None) -> StyledTranslator:
+def styled_translator(translator: Colorizer, target: StyleTarget, ds: RasterReader, plan: InputPlan, tile: int,
+                      dodge: ExposureField | None = None) -> StyledTranslator:
     """Tone-match, condition (stylecolor models) and palette-match ``translator`` for input ``ds`` (see
     module docstring); ``dodge``: the input's exposure field, when the mosaic dodges its input."""
-    conditioned = bool(getattr(translator, "style_conditioned", False))
+    conditioned = translator.style_conditioned
     styled = _toned(translator, target.lightness, ds, plan, tile, target.bounds, code=target.code if conditioned else None, dodge=dodge)
     own = prediction_sample(styled, ds, plan, tile, bounds=target.bounds, dodge=dodge).moments()
     styled.transform = matching_transform(own, target.moments)
@@ -208,8 +241,8 @@ def styled_translator(translator: Any, target: StyleTarget, ds: Any, plan: Any, 
     return styled
 
 
-def auto_target(translator: Any, inputs: list[Any], tile: int, bounds: list[Any] | None = None, tone: bool = True,
-                dodges: list[Any] | None = None) -> StyleTarget:
+def auto_target(translator: Colorizer, inputs: list[tuple[RasterReader, InputPlan]], tile: int, bounds: Sequence[Bounds | None] | None = None,
+                tone: bool = True, dodges: Sequence[ExposureField | None] | None = None) -> StyleTarget:
     """The pooled palette of the (unstyled) predictions of all ``inputs``, given as ``(ds, plan)`` pairs,
     each measured inside its ``bounds`` (None: everywhere). With ``tone``, the inputs are first
     tone-matched to their pooled L* (each counts the same) and the palette is that of those predictions.

@@ -20,9 +20,13 @@ radius would also flatten real differences between a dark forest and a bright fi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from geocolor.raster import InputPlan
+    from geocolor.types import RasterReader
 
 MAX_SIDE = 512  # long side of the decimated read the field is measured on
 
@@ -76,11 +80,11 @@ class ExposureField:
         return np.clip((lightness + 16.0) * gain - 16.0, 0.0, 100.0).astype(np.float32)
 
 
-def read_exposure_field(ds: Any, plan: Any, radius: float, max_side: int = MAX_SIDE) -> ExposureField:
+def read_exposure_field(ds: RasterReader, plan: InputPlan, radius: float, max_side: int = MAX_SIDE) -> ExposureField:
     """The exposure field of an open raster ``ds`` (read through ``plan``), Gaussian ``radius`` in its pixels."""
     from rasterio.enums import Resampling
 
-    from geocolor.mosaic.reader import to_lightness
+    from geocolor.raster import to_lightness
 
     factor = max(1.0, max(ds.width, ds.height) / max_side)
     shape = (max(1, round(ds.height / factor)), max(1, round(ds.width / factor)))

@@ -53,21 +53,19 @@ def pool_samples(samples: list[ColorSample], source: str = "pooled") -> ColorSam
 def read_reference(path: PathLike, bands: tuple[int, int, int] | None = None, max_side: int = 1024) -> ColorSample:
     """The colour sample of a reference raster (see module docstring); ``InputError`` if it is not colour."""
     import rasterio
-    from rasterio.enums import ColorInterp
 
     from geocolor.color import rgb_to_lab
-    from geocolor.mosaic.reader import open_input
+    from geocolor.raster import decimated_shape, image_bands, open_raster
 
-    with open_input(str(path)) as ds:
+    with open_raster(str(path)) as ds:
         if bands is None:
-            colour = [i + 1 for i, c in enumerate(ds.colorinterp) if c != ColorInterp.alpha]
+            colour = image_bands(ds)
             if len(colour) < 3:
                 raise InputError(f"style reference {Path(path).name} has {len(colour)} colour band(s); it must be a colour (RGB) image")
             bands = (colour[0], colour[1], colour[2])
         if any(np.dtype(ds.dtypes[b - 1]) != np.uint8 for b in bands):
             raise InputError(f"style reference {Path(path).name} must be 8-bit RGB, got {ds.dtypes[bands[0] - 1]}")
-        factor = max(1, int(np.ceil(max(ds.width, ds.height) / max_side)))
-        shape = (max(1, ds.height // factor), max(1, ds.width // factor))
+        shape = decimated_shape(ds, max_side)
         rgb = ds.read(list(bands), out_shape=(3, *shape), resampling=rasterio.enums.Resampling.average)
         mask = ds.dataset_mask(out_shape=shape)
     px = rgb.reshape(3, -1).T

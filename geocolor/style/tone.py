@@ -14,9 +14,12 @@ curve (a lookup table over L* 0..100) that carries one set of quantiles onto ano
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 N_QUANTILES = 101  # percentiles 0..100
 CURVE_KNOTS = 1001  # the curve is tabulated every 0.1 L*
@@ -57,7 +60,15 @@ def tone_curve(src: np.ndarray, dst: np.ndarray, max_slope: float = MAX_SLOPE) -
     return np.clip(y, 0.0, 100.0).astype(np.float32)
 
 
-def apply_curve(lightness: Any, curve: np.ndarray) -> Any:
+@overload
+def apply_curve(lightness: np.ndarray, curve: np.ndarray) -> np.ndarray: ...
+
+
+@overload
+def apply_curve(lightness: torch.Tensor, curve: np.ndarray) -> torch.Tensor: ...
+
+
+def apply_curve(lightness: np.ndarray | torch.Tensor, curve: np.ndarray) -> np.ndarray | torch.Tensor:
     """``lightness`` (numpy array or torch tensor, L* 0..100) through ``curve``, same type and shape."""
     if isinstance(lightness, np.ndarray):
         return np.interp(lightness, np.linspace(0.0, 100.0, len(curve)), curve).astype(lightness.dtype)

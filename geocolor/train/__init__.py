@@ -1,1 +1,3 @@
-"""Training: typed config, chip sampling, models (pix2pix, cyclegan), the loop, checkpoints and reports."""
+"""Training: typed config (``config``), the model seam (``base.TrainableModel`` + ``registry.MODELS``),
+one file per model (pix2pix, cyclegan, stylecolor, cut / fastcut, bicyclegan, inpaint), chip sampling
+(``data``), precision and DDP (``precision``, ``distributed``), the loop (``trainer``) and its reports."""

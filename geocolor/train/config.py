@@ -1,20 +1,29 @@
 """Typed training configuration, loadable from YAML and overridable with ``key.sub=value`` strings.
 
 A config is a tree of dataclasses; ``load_config(path, overrides)`` reads the YAML, applies the
-overrides, checks every key and type, and returns a ``TrainConfig``. Unknown keys are errors (a typo
-must not silently train the wrong model).
+overrides, checks every key and type (``geocolor.configs``, the parser the dataset configs use too),
+and returns a ``TrainConfig``. Unknown keys are errors (a typo must not silently train the wrong model).
+
+``model:`` and ``loss:`` hold what every model shares; what only one model uses lives under
+``model.options:`` and is checked against that model's own options dataclass (``Options`` on its
+class, e.g. ``CycleGANOptions``). Configs written before ``model.options`` existed still load: their
+model-specific keys (``model.pool_size``, ``loss.lambda_a``, the ``inpaint:`` section, ...) are moved
+under ``model.options`` (``migrate_legacy``, with a warning per key); keys of another model are dropped.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import typing
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from geocolor.configs import apply_override, build, read_mapping
 from geocolor.errors import ConfigError
 from geocolor.types import PathLike
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -56,6 +65,8 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
+    """What every model shares; its own options go under ``options`` (see the module docstring)."""
+
     model: str = "pix2pix"
     generator: str = "unet_256"
     ngf: int = 64
@@ -69,21 +80,8 @@ class ModelConfig:
     init: str = "normal"
     init_gain: float = 0.02
     color_space: str = "lab"  # lab: L* -> a*b* (1 -> 2); rgb: gray as 3 channels -> RGB (3 -> 3)
-    pool_size: int = 50  # cyclegan: fakes kept for the discriminator updates (0: no history)
-    style_other_prob: float = 0.5  # stylecolor: chance the style reference is another crop, not the target itself
-    style_jitter_prob: float = 0.5  # stylecolor: chance a sample gets a random palette (target and reference alike)
-    style_named_prob: float = 0.0  # stylecolor: chance a sample of a named source is conditioned on its name's learned code
-    # cut / fastcut: generator layers whose features PatchNCE compares (resnet: indices into its layer
-    # list up to the last residual block, CUT's "0,4,8,12,16"; unet: 0 the input, k the k-th
-    # down-sampling block); None: the generator's default (see geocolor.train.cut.default_nce_layers)
-    nce_layers: list[int] | None = None
-    nce_mlp_dim: int = 256  # cut / fastcut: width of the 2-layer MLP projection head per NCE layer
-    flip_equivariance: bool | None = None  # cut / fastcut: random horizontal flip equivariance; None: fastcut only
-    nz: int = 8  # bicyclegan: latent code length
-    z_position: str = "input"  # bicyclegan: where z enters the U-Net: input, all (every down block) or middle (bottleneck)
-    encoder: str = "resnet"  # bicyclegan: the latent encoder E, resnet (residual down blocks) or conv
-    nef: int | None = None  # bicyclegan: the encoder's base width; None: same as ngf
     init_from: str | None = None  # a geocolor model file whose generator weights start the run (warm start)
+    options: dict[str, Any] = field(default_factory=dict)  # the model's own options (its ``Options`` dataclass)
 
     @property
     def discriminator_norm(self) -> str:
@@ -93,21 +91,9 @@ class ModelConfig:
 @dataclass
 class LossConfig:
     gan_mode: str = "vanilla"  # vanilla, lsgan, wgangp or hinge
-    lambda_l1: float = 100.0
-    lambda_gan: float = 1.0  # pix2pix, stylecolor: weight of the generator's GAN term (0: L1 only, no discriminator updates)
+    lambda_l1: float = 100.0  # L1 to the target (paired models)
+    lambda_gan: float = 1.0  # weight of the generator's GAN term (pix2pix, stylecolor; 0: L1 only, no discriminator updates)
     lambda_gp: float = 10.0  # WGAN-GP gradient penalty weight
-    lambda_a: float = 10.0  # cyclegan: cycle L1 weight gray -> colour -> gray
-    lambda_b: float = 10.0  # cyclegan: cycle L1 weight colour -> gray -> colour
-    # cyclegan identity loss, as a fraction of lambda_a / lambda_b; None: 0.5 for rgb (the CycleGAN
-    # convention), 0 for lab, where the domains differ in channel count (L* vs a*b*)
-    lambda_identity: float | None = None
-    lambda_style: float = 10.0  # stylecolor: L1 between the output's style code and the target's
-    lambda_nce: float | None = None  # cut / fastcut: PatchNCE weight; None: 1 for cut, 10 for fastcut
-    nce_idt: bool | None = None  # cut / fastcut: identity PatchNCE on colour images; None: cut yes, fastcut no
-    nce_t: float = 0.07  # cut / fastcut: PatchNCE temperature
-    num_patches: int = 256  # cut / fastcut: patches sampled per image and layer
-    lambda_kl: float = 0.01  # bicyclegan: KL(E(B) || N(0, I)) weight (cVAE-GAN)
-    lambda_z: float = 0.5  # bicyclegan: latent regression L1 |E(G(A, z)) - z| weight (cLR-GAN)
 
 
 @dataclass
@@ -125,22 +111,6 @@ class OptimConfig:
     gamma: float = 0.1
     plateau_factor: float = 0.5
     plateau_patience: int = 2
-
-
-@dataclass
-class InpaintConfig:
-    """The ``inpaint`` model's options (``model.model: inpaint``): image channels, masks, loss weights."""
-
-    channels: int = 1  # 1: gray (historical photos before colorization); 3: colour
-    masks: dict[str, float] = field(default_factory=lambda: {"center": 1.0})  # kind -> weight, see geocolor.inpaint.masks
-    center_size: int | None = None  # centre-box side in pixels; None: center_fraction of the tile
-    center_fraction: float = 0.25
-    box_min: int = 16
-    box_max: int = 64
-    rec_loss: str = "l2"  # l2 (the seed) or l1, over the hole only
-    lambda_rec: float = 0.999
-    lambda_adv: float = 0.001  # 0: no discriminator updates (reconstruction-only ablation)
-    lambda_tv: float = 1e-6
 
 
 @dataclass
@@ -168,7 +138,6 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
-    inpaint: InpaintConfig = field(default_factory=InpaintConfig)
     performance: PerformanceConfig = field(default_factory=PerformanceConfig)
     tensorboard: bool = False  # also write scalars to run_dir/tensorboard when torch.utils.tensorboard imports
 
@@ -177,66 +146,75 @@ class TrainConfig:
         return Path(self.out_dir) / self.name
 
 
-def _coerce(tp: Any, value: Any, where: str) -> Any:
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where} must be a mapping")
-        return _build(tp, value, where)
-    if origin is list:
-        if not isinstance(value, list):
-            raise ConfigError(f"{where} must be a list")
-        return [_coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _coerce(inner[0], value, where)
-    if tp is bool:
-        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
-            return value.lower() in ("true", "1", "yes")
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where} must be true or false, got {value!r}")
-        return value
-    if tp in (int, float, str):
-        try:
-            return tp(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where} must be {tp.__name__}, got {value!r}") from None
-    return value
+# model-specific keys of configs written before ``model.options``: (section, key) -> the models that own it
+LEGACY_OPTIONS: dict[tuple[str, str], tuple[str, ...]] = {
+    **{("model", k): ("cyclegan",) for k in ("pool_size",)},
+    **{("loss", k): ("cyclegan",) for k in ("lambda_a", "lambda_b", "lambda_identity")},
+    **{("model", k): ("stylecolor",) for k in ("style_other_prob", "style_jitter_prob", "style_named_prob")},
+    ("loss", "lambda_style"): ("stylecolor",),
+    **{("model", k): ("cut", "fastcut") for k in ("nce_layers", "nce_mlp_dim", "flip_equivariance")},
+    **{("loss", k): ("cut", "fastcut") for k in ("lambda_nce", "nce_idt", "nce_t", "num_patches")},
+    **{("model", k): ("bicyclegan",) for k in ("nz", "z_position", "encoder", "nef")},
+    **{("loss", k): ("bicyclegan",) for k in ("lambda_kl", "lambda_z")},
+}
 
 
-def _build(cls: type, data: dict[str, Any], where: str) -> Any:
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(data) - names
-    if unknown:
-        raise ConfigError(f"unknown key(s) {', '.join(sorted(unknown))} in {where or 'config'}; valid: {', '.join(sorted(names))}")
-    kwargs = {k: _coerce(hints[k], v, f"{where}.{k}".lstrip(".")) for k, v in data.items()}
-    return cls(**kwargs)
+def migrate_legacy(tree: dict[str, Any], overwrite: bool = False) -> list[str]:
+    """Move a pre-``model.options`` config's model-specific keys under ``model.options`` (in place).
 
+    Returns one note per key moved or dropped (a key of another model than the configured one is
+    dropped: it never had an effect). A key set both ways is an error, unless ``overwrite`` (an
+    override given in the old form replaces the file's option).
+    """
+    notes: list[str] = []
+    model = tree.get("model")
+    if model is not None and not isinstance(model, dict):
+        return notes  # the parser reports the wrong type
+    model = dict(model or {})
+    name = str(model.get("model", "pix2pix"))
+    options = model.get("options", {})
+    options = dict(options) if isinstance(options, dict) else options
 
-def _apply_override(tree: dict[str, Any], override: str) -> None:
-    import yaml
+    def move(key: str, value: Any, where: str, owners: tuple[str, ...]) -> None:
+        if name not in owners:
+            notes.append(f"{where} is an option of {'/'.join(owners)}, not of {name}: ignored")
+            return
+        if not isinstance(options, dict):
+            return
+        if key in options and not overwrite:
+            raise ConfigError(f"{where} and model.options.{key} are both set; keep model.options.{key}")
+        options[key] = value
+        notes.append(f"{where} is now model.options.{key}")
 
-    if "=" not in override:
-        raise ConfigError(f"override {override!r} must look like key.sub=value")
-    key, raw = override.split("=", 1)
-    node = tree
-    parts = key.strip().split(".")
-    for p in parts[:-1]:
-        node = node.setdefault(p, {})
-        if not isinstance(node, dict):
-            raise ConfigError(f"override {override!r}: {p} is not a section")
-    node[parts[-1]] = yaml.safe_load(raw)
+    for (section, key), owners in LEGACY_OPTIONS.items():
+        node = tree.get(section)
+        if isinstance(node, dict) and key in node:
+            node = dict(node) if section != "model" else model
+            value = node.pop(key)
+            if section != "model":
+                tree[section] = node
+            move(key, value, f"{section}.{key}", owners)
+    legacy_inpaint = tree.pop("inpaint", None)
+    if isinstance(legacy_inpaint, dict):
+        for key, value in legacy_inpaint.items():
+            move(key, value, f"inpaint.{key}", ("inpaint",))
+    elif legacy_inpaint is not None:
+        raise ConfigError("inpaint must be a mapping (it is now model.options of model inpaint)")
+    if notes:
+        if options is not None:
+            model["options"] = options
+        tree["model"] = model
+    return notes
 
 
 def config_from_dict(tree: dict[str, Any], overrides: list[str] | None = None) -> TrainConfig:
-    tree = dict(tree)
+    tree = {k: (dict(v) if isinstance(v, dict) else v) for k, v in tree.items()}
+    notes = migrate_legacy(tree)
     for o in overrides or []:
-        _apply_override(tree, o)
-    cfg: TrainConfig = _build(TrainConfig, tree, "")
+        apply_override(tree, o)
+    for note in notes + migrate_legacy(tree, overwrite=True):
+        log.warning("config: %s", note)
+    cfg: TrainConfig = build(TrainConfig, tree)
     validate(cfg)
     return cfg
 
@@ -247,20 +225,7 @@ def load_config(path: PathLike, overrides: list[str] | None = None) -> TrainConf
 
 def read_config_tree(path: PathLike) -> dict[str, Any]:
     """The YAML mapping of a training config file (a pipeline's ``stage:`` key dropped), not yet checked."""
-    import yaml
-
-    try:
-        text = Path(path).read_text()
-    except OSError as e:
-        raise ConfigError(f"cannot read config {path}: {e.strerror}") from None
-    try:
-        tree = yaml.safe_load(text) or {}
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
-    if not isinstance(tree, dict):
-        raise ConfigError(f"{path} must hold a mapping at the top level")
-    tree.pop("stage", None)
-    return tree
+    return read_mapping(Path(path), "config")
 
 
 LR_POLICIES = ("linear", "constant", "step", "cosine", "plateau")
@@ -302,54 +267,23 @@ def validate(cfg: TrainConfig) -> None:
             raise ConfigError(f"{name} must be within 1..512, got {width}")
     if cfg.data.dataset and not Path(cfg.data.dataset).is_dir():
         raise ConfigError(f"data.dataset {cfg.data.dataset} is not a folder (give the output folder of geocolor dataset)")
-    _validate_model(cfg)
     if cfg.performance.amp not in AMP_MODES:
         raise ConfigError(f"unknown performance.amp {cfg.performance.amp!r}; choose one of {', '.join(AMP_MODES)}")
-    _validate_zoo(cfg)
-
-
-WARM_START_MODELS = ("pix2pix", "stylecolor", "inpaint")  # the models built by Pix2Pix.__init__
+    _validate_model(cfg)
 
 
 def _validate_model(cfg: TrainConfig) -> None:
-    """The model name and the options only some models use (cycle and identity weights, image pool)."""
-    from geocolor.train.models import MODELS
+    """The model name, warm start, and the model's own options (checked by the model class)."""
+    from geocolor.train.registry import MODELS
 
-    if cfg.model.model not in MODELS:
+    cls = MODELS.get(cfg.model.model)
+    if cls is None:
         raise ConfigError(f"unknown model.model {cfg.model.model!r}; choose one of {', '.join(MODELS)}")
-    if cfg.model.init_from and cfg.model.model not in WARM_START_MODELS:
-        raise ConfigError(
-            f"model.init_from (warm start) works for {', '.join(WARM_START_MODELS)}, not {cfg.model.model!r}"
-        )
-    loss = cfg.loss
-    if min(loss.lambda_a, loss.lambda_b, loss.lambda_identity or 0.0) < 0 or cfg.model.pool_size < 0:
-        raise ConfigError("loss.lambda_a, loss.lambda_b, loss.lambda_identity and model.pool_size must be >= 0")
-    if (loss.lambda_identity or 0.0) > 0 and cfg.model.color_space != "rgb":
-        raise ConfigError(
-            "the identity loss needs both domains in the same shape, but lab maps L* (1 channel) to a*b* "
-            "(2 channels): set model.color_space: rgb, or loss.lambda_identity: 0"
-        )
-
-
-def identity_weight(loss: LossConfig, color_space: str) -> float:
-    """The effective ``lambda_identity``: the configured one, else 0.5 for rgb and 0 for lab."""
-    if loss.lambda_identity is not None:
-        return loss.lambda_identity
-    return 0.5 if color_space == "rgb" else 0.0
+    if cfg.model.init_from and not cls.warm_startable:
+        able = ", ".join(n for n in MODELS if MODELS[n].warm_startable)
+        raise ConfigError(f"model.init_from (warm start) works for {able}, not {cfg.model.model!r}")
+    cls.validate(cfg, cls.parse_options(cfg))
 
 
 def config_to_dict(cfg: TrainConfig) -> dict[str, Any]:
     return dataclasses.asdict(cfg)
-
-
-def _validate_zoo(cfg: TrainConfig) -> None:
-    """The options of cut / fastcut (PatchNCE) and bicyclegan (latent code); their models check the rest."""
-    name = cfg.model.model
-    if name in ("cut", "fastcut"):
-        from geocolor.train.cut import validate_cut
-
-        validate_cut(cfg)
-    elif name == "bicyclegan":
-        from geocolor.train.bicyclegan import validate_bicyclegan
-
-        validate_bicyclegan(cfg)

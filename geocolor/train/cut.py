@@ -23,10 +23,14 @@ identity NCE is on), the discriminator update on the detached fakes (halved, as 
 ``D_LOSS_WEIGHT``; WGAN-GP adds its penalty), then one update of ``G`` and ``F`` (one Adam) with ``D``
 frozen. Batches are unpaired (``unpaired = True``): the trainer draws gray and colour from
 different chips. Patch positions and flips come from torch's RNG, which checkpoints keep.
+Options (``model.options``): ``CUTOptions``. Mixed precision and channels_last come from the base
+(``geocolor.train.base``); several torchrun processes are refused (PatchNCE re-encodes through the
+plain generator's encoder, outside the DDP wrapper).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -35,10 +39,9 @@ from geocolor.errors import ConfigError
 from geocolor.models.encoding import encoding_for
 from geocolor.models.patchnce import PatchProjector, encoder_features, patch_nce_loss
 from geocolor.models.registry import build_discriminator, build_generator
-from geocolor.train.config import ModelConfig, TrainConfig
-from geocolor.train.gan_model import GanModel
+from geocolor.train.base import TrainableModel
+from geocolor.train.config import TrainConfig
 from geocolor.train.pix2pix import generator_arch
-from geocolor.train.schedules import make_scheduler
 
 # the largest nce_layers index per generator (see geocolor.models.patchnce.encoder_depth)
 ENCODER_DEPTH = {"resnet_6blocks": 15, "resnet_9blocks": 18, "unet_128": 7, "unet_256": 8}
@@ -50,27 +53,42 @@ def default_nce_layers(generator: str) -> list[int]:
     return [0, 4, 8, 12, min(16, depth)] if generator.startswith("resnet") else [0, 1, 2, 3, 4]
 
 
-def nce_layers(m: ModelConfig) -> list[int]:
-    return list(m.nce_layers) if m.nce_layers is not None else default_nce_layers(m.generator)
+@dataclass
+class CUTOptions:
+    """``model.options`` of cut and fastcut (``None``: the model's own default, see the module docstring)."""
+
+    # generator layers whose features PatchNCE compares (resnet: indices into its layer list up to the
+    # last residual block, CUT's "0,4,8,12,16"; unet: 0 the input, k the k-th down-sampling block)
+    nce_layers: list[int] | None = None
+    nce_mlp_dim: int = 256  # width of the 2-layer MLP projection head per NCE layer
+    flip_equivariance: bool | None = None  # random horizontal flip equivariance; None: fastcut only
+    lambda_nce: float | None = None  # PatchNCE weight; None: 1 for cut, 10 for fastcut
+    nce_idt: bool | None = None  # identity PatchNCE on colour images; None: cut yes, fastcut no
+    nce_t: float = 0.07  # PatchNCE temperature
+    num_patches: int = 256  # patches sampled per image and layer
 
 
-def cut_settings(cfg: TrainConfig) -> dict[str, Any]:
-    """The effective PatchNCE settings: the config's, with ``None`` resolved by the model (cut / fastcut)."""
+def nce_layers(generator: str, options: CUTOptions) -> list[int]:
+    return list(options.nce_layers) if options.nce_layers is not None else default_nce_layers(generator)
+
+
+def cut_settings(cfg: TrainConfig, options: CUTOptions) -> dict[str, Any]:
+    """The effective PatchNCE settings: the options, with ``None`` resolved by the model (cut / fastcut)."""
     fast = cfg.model.model == "fastcut"
-    loss, m = cfg.loss, cfg.model
+    o = options
     return {
-        "lambda_nce": loss.lambda_nce if loss.lambda_nce is not None else (10.0 if fast else 1.0),
-        "nce_idt": loss.nce_idt if loss.nce_idt is not None else not fast,
-        "flip_equivariance": m.flip_equivariance if m.flip_equivariance is not None else fast,
-        "nce_layers": nce_layers(m),
-        "num_patches": loss.num_patches,
-        "nce_t": loss.nce_t,
+        "lambda_nce": o.lambda_nce if o.lambda_nce is not None else (10.0 if fast else 1.0),
+        "nce_idt": o.nce_idt if o.nce_idt is not None else not fast,
+        "flip_equivariance": o.flip_equivariance if o.flip_equivariance is not None else fast,
+        "nce_layers": nce_layers(cfg.model.generator, o),
+        "num_patches": o.num_patches,
+        "nce_t": o.nce_t,
     }
 
 
-def validate_cut(cfg: TrainConfig) -> None:
+def validate_cut(cfg: TrainConfig, options: CUTOptions) -> None:
     """Refuse a cut / fastcut config that cannot train, naming the setting to change."""
-    m, loss = cfg.model, cfg.loss
+    m, o = cfg.model, options
     if m.color_space != "rgb":
         raise ConfigError(
             f"{m.model} compares the generator's input and output in its own encoder, so both need the same "
@@ -78,42 +96,40 @@ def validate_cut(cfg: TrainConfig) -> None:
         )
     if m.generator not in ENCODER_DEPTH:
         raise ConfigError(f"{m.model} supports the generators {', '.join(ENCODER_DEPTH)}, not {m.generator!r}")
-    layers, depth = nce_layers(m), ENCODER_DEPTH[m.generator]
+    layers, depth = nce_layers(m.generator, o), ENCODER_DEPTH[m.generator]
     if not layers or len(set(layers)) != len(layers) or not all(0 <= i <= depth for i in layers):
         what = "0 the input, k the k-th down-sampling block"
         if m.generator.startswith("resnet"):
             what = "indices of the generator's layers up to the last residual block"
-        raise ConfigError(f"model.nce_layers {layers} must be distinct numbers from 0 to {depth} for {m.generator} ({what})")
-    if loss.num_patches < 2 or loss.nce_t <= 0 or (loss.lambda_nce or 0.0) < 0 or m.nce_mlp_dim < 1:
-        raise ConfigError("loss.num_patches must be >= 2, loss.nce_t > 0, loss.lambda_nce >= 0 and model.nce_mlp_dim >= 1")
+        raise ConfigError(f"model.options.nce_layers {layers} must be distinct numbers from 0 to {depth} for {m.generator} ({what})")
+    if o.num_patches < 2 or o.nce_t <= 0 or (o.lambda_nce or 0.0) < 0 or o.nce_mlp_dim < 1:
+        raise ConfigError("model.options.num_patches must be >= 2, nce_t > 0, lambda_nce >= 0 and nce_mlp_dim >= 1")
 
 
-class CUT(GanModel):
+class CUT(TrainableModel):
     """Generator, PatchNCE projection head and discriminator; ``cut`` or ``fastcut`` by ``model.model``."""
 
+    Options = CUTOptions
     unpaired = True  # the trainer draws inputs and targets from different chips
-    NETWORKS = ("G", "F", "D")
+    supports_ddp = False
+    networks = ("G", "F", "D")
+
+    @classmethod
+    def validate(cls, cfg: TrainConfig, options: Any) -> None:
+        validate_cut(cfg, options)
 
     def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
-        validate_cut(cfg)
-        m, o = cfg.model, cfg.optim
-        self.cfg = cfg
-        self.device = device
-        self.settings = cut_settings(cfg)
+        super().__init__(cfg, device)
+        m = cfg.model
+        self.settings = cut_settings(cfg, self.options)
         self.layers = self.settings["nce_layers"]
         self.encoding = encoding_for(m.color_space)
         self.in_ch, self.out_ch = self.encoding.in_channels, self.encoding.out_channels
         self.arch = generator_arch(m, self.in_ch, self.out_ch)
-        self.G = self.init_net(build_generator(self.arch))
-        self.F = self.init_net(PatchProjector(self._feature_channels(), m.nce_mlp_dim))
-        self.D = self.init_net(
-            build_discriminator(m.discriminator, self.out_ch, m.ndf, m.n_layers_d, m.discriminator_norm, m.spectral_norm)
-        )
-        self.opt_G = torch.optim.Adam([*self.G.parameters(), *self.F.parameters()], lr=o.lr, betas=(o.beta1, o.beta2))
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=o.lr_d or o.lr, betas=(o.beta1, o.beta2))
-        self.sched_G = make_scheduler(self.opt_G, cfg)
-        self.sched_D = make_scheduler(self.opt_D, cfg)
-        self.setup_gan_loss()
+        self.G = self.add_network("G", build_generator(self.arch))
+        self.F = self.add_network("F", PatchProjector(self._feature_channels(), self.options.nce_mlp_dim))
+        self.D = self.add_network("D", build_discriminator(m.discriminator, self.out_ch, m.ndf, m.n_layers_d, m.discriminator_norm, m.spectral_norm))
+        self.make_optimisers([*self.G.parameters(), *self.F.parameters()], list(self.D.parameters()))
         self.training_info = dict(self.settings)
 
     def _feature_channels(self) -> list[int]:
@@ -141,31 +157,34 @@ class CUT(GanModel):
     def _discriminator_step(self, real_b: torch.Tensor, fake_b: torch.Tensor) -> dict[str, float]:
         self.D.requires_grad_(True)
         self.opt_D.zero_grad(set_to_none=True)
-        loss_d, logged = self.d_loss(self.D, real_b, fake_b)
-        loss_d.backward()
-        self.opt_D.step()
+        loss_d, logged = self.d_loss("D", real_b, fake_b)
+        self.precision.backward(loss_d)
+        self.precision.step(self.opt_D)
         return {f"d_{k}": v for k, v in logged.items()}
 
     def train_step(self, inp: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
         """One CUT step on a gray batch ``inp`` and an unrelated colour batch ``target``."""
-        s = self.settings
-        for net in (self.G, self.F, self.D):
-            net.train()
+        s, amp = self.settings, self.precision
+        self.set_train()
         real = torch.cat([inp, target]) if s["nce_idt"] else inp
         flipped = bool(s["flip_equivariance"]) and bool(torch.rand(()) < 0.5)
-        fake = self.G(torch.flip(real, [3]) if flipped else real)
+        with amp.autocast():
+            fake = self.G(torch.flip(real, [3]) if flipped else real)
         fake_b = fake[: inp.shape[0]]
         losses = self._discriminator_step(target, fake_b)
         self.D.requires_grad_(False)
         self.opt_G.zero_grad(set_to_none=True)
-        g_gan = self.gan(self.D(fake_b), True, False)
-        g_nce = self.nce(inp, fake_b, flipped)
+        with amp.autocast():
+            g_gan = self.gan(self.D(fake_b).float(), True, False)
+            g_nce = self.nce(inp, fake_b, flipped).float()
+            if s["nce_idt"]:
+                g_nce_idt = self.nce(target, fake[inp.shape[0] :], flipped).float()
         losses.update({"g_gan": g_gan.item(), "g_nce": g_nce.item()})
         if s["nce_idt"]:
-            g_nce_idt = self.nce(target, fake[inp.shape[0] :], flipped)
             losses["g_nce_idt"] = g_nce_idt.item()
             g_nce = 0.5 * (g_nce + g_nce_idt)
-        (g_gan + s["lambda_nce"] * g_nce).backward()
-        self.opt_G.step()
+        amp.backward(g_gan + s["lambda_nce"] * g_nce)
+        amp.step(self.opt_G)
+        amp.update()
         self.step_schedulers()
         return losses

@@ -18,79 +18,90 @@ frozen, then both discriminators on the real images and on fakes drawn from an `
 their loss halved (WGAN-GP: whole, plus the gradient penalty). One Adam optimises both generators,
 one both discriminators, with the config's learning rates (``lr``, ``lr_d``), betas and lr policy.
 Mixed precision, channels_last, torch.compile and DDP come from ``geocolor.train.precision``.
+Options (``model.options``): ``CycleGANOptions``.
 """
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
+from geocolor.errors import ConfigError
 from geocolor.models.encoding import encoding_for
-from geocolor.models.init import init_weights
-from geocolor.models.losses import D_LOSS_WEIGHT, GAN_LOSSES, gradient_penalty
 from geocolor.models.registry import build_discriminator, build_generator
-from geocolor.train.config import TrainConfig, identity_weight
+from geocolor.train.base import TrainableModel
+from geocolor.train.config import TrainConfig
 from geocolor.train.pix2pix import generator_arch
 from geocolor.train.pool import ImagePool
-from geocolor.train.precision import Precision, Prepared, prepare
-from geocolor.train.schedules import make_scheduler, steps_per_iteration
-
-NETWORKS = ("G_A", "G_B", "D_A", "D_B")
-OPTIMISERS = ("opt_G", "opt_D", "sched_G", "sched_D")
 
 
-class CycleGAN:
+@dataclass
+class CycleGANOptions:
+    """``model.options`` of cyclegan."""
+
+    pool_size: int = 50  # fakes kept for the discriminator updates (0: no history)
+    lambda_a: float = 10.0  # cycle L1 weight gray -> colour -> gray
+    lambda_b: float = 10.0  # cycle L1 weight colour -> gray -> colour
+    # identity loss, as a fraction of lambda_a / lambda_b; None: 0.5 for rgb (the CycleGAN convention),
+    # 0 for lab, where the domains differ in channel count (L* vs a*b*)
+    lambda_identity: float | None = None
+
+
+def identity_weight(options: CycleGANOptions, color_space: str) -> float:
+    """The effective ``lambda_identity``: the configured one, else 0.5 for rgb and 0 for lab."""
+    if options.lambda_identity is not None:
+        return options.lambda_identity
+    return 0.5 if color_space == "rgb" else 0.0
+
+
+class CycleGAN(TrainableModel):
     """Two generators (gray -> colour ``G_A``, colour -> gray ``G_B``), two discriminators, image pools."""
 
+    Options = CycleGANOptions
     unpaired = True  # the trainer draws inputs and targets from different chips
-    performance_options = True  # AMP / compile / DDP through geocolor.train.precision (see trainer)
+    networks = ("G_A", "G_B", "D_A", "D_B")
+
+    @classmethod
+    def validate(cls, cfg: TrainConfig, options: Any) -> None:
+        o = options
+        if min(o.lambda_a, o.lambda_b, o.lambda_identity or 0.0) < 0 or o.pool_size < 0:
+            raise ConfigError("model.options.lambda_a, lambda_b, lambda_identity and pool_size must be >= 0")
+        if (o.lambda_identity or 0.0) > 0 and cfg.model.color_space != "rgb":
+            raise ConfigError(
+                "the identity loss needs both domains in the same shape, but lab maps L* (1 channel) to a*b* "
+                "(2 channels): set model.color_space: rgb, or model.options.lambda_identity: 0"
+            )
 
     def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
-        m, loss = cfg.model, cfg.loss
-        self.cfg = cfg
-        self.device = device
+        super().__init__(cfg, device)
+        m, o = cfg.model, self.options
         self.encoding = encoding_for(m.color_space)
         self.in_ch, self.out_ch = self.encoding.in_channels, self.encoding.out_channels
         self.arch = generator_arch(m, self.in_ch, self.out_ch)
-        self.precision = Precision.for_config(cfg, device)
-        self.nets = {
-            "G_A": self._init(build_generator(self.arch)),
-            "G_B": self._init(build_generator(generator_arch(m, self.out_ch, self.in_ch))),
-            "D_A": self._discriminator(self.out_ch),
-            "D_B": self._discriminator(self.in_ch),
-        }
-        self.G_A, self.G_B, self.D_A, self.D_B = (self.nets[name].module for name in NETWORKS)
+        self.G_A = self.add_network("G_A", build_generator(self.arch))
+        self.G_B = self.add_network("G_B", build_generator(generator_arch(m, self.out_ch, self.in_ch)))
+        self.D_A = self.add_network("D_A", self._discriminator(self.out_ch))
+        self.D_B = self.add_network("D_B", self._discriminator(self.in_ch))
         self.G = self.G_A
-        o = cfg.optim
-        gens = itertools.chain(self.G_A.parameters(), self.G_B.parameters())
-        discs = itertools.chain(self.D_A.parameters(), self.D_B.parameters())
-        self.opt_G = torch.optim.Adam(gens, lr=o.lr, betas=(o.beta1, o.beta2))
-        self.opt_D = torch.optim.Adam(discs, lr=o.lr_d or o.lr, betas=(o.beta1, o.beta2))
-        self.sched_G = make_scheduler(self.opt_G, cfg)
-        self.sched_D = make_scheduler(self.opt_D, cfg)
-        self.pool_A = ImagePool(m.pool_size)  # fake gray images, for D_B
-        self.pool_B = ImagePool(m.pool_size)  # fake colour images, for D_A
-        self.gan = GAN_LOSSES[loss.gan_mode]
-        self.d_weight = D_LOSS_WEIGHT[loss.gan_mode]
-        self.lambda_gp = loss.lambda_gp if loss.gan_mode == "wgangp" else None
-        self.lambda_identity = identity_weight(loss, m.color_space)
+        self.make_optimisers(list(itertools.chain(self.G_A.parameters(), self.G_B.parameters())),
+                             list(itertools.chain(self.D_A.parameters(), self.D_B.parameters())))
+        self.pool_A = ImagePool(o.pool_size)  # fake gray images, for D_B
+        self.pool_B = ImagePool(o.pool_size)  # fake colour images, for D_A
+        self.lambda_identity = identity_weight(o, m.color_space)
         self.training_info = {
-            "lambda_a": loss.lambda_a,
-            "lambda_b": loss.lambda_b,
+            "lambda_a": o.lambda_a,
+            "lambda_b": o.lambda_b,
             "lambda_identity": self.lambda_identity,
-            "pool_size": m.pool_size,
+            "pool_size": o.pool_size,
         }
 
-    def _init(self, net: nn.Module) -> Prepared:
-        return prepare(init_weights(net, self.cfg.model.init, self.cfg.model.init_gain).to(self.device), self.cfg, self.device)
-
-    def _discriminator(self, in_ch: int) -> Prepared:
+    def _discriminator(self, in_ch: int) -> torch.nn.Module:
         m = self.cfg.model
-        return self._init(build_discriminator(m.discriminator, in_ch, m.ndf, m.n_layers_d, m.discriminator_norm, m.spectral_norm))
+        return build_discriminator(m.discriminator, in_ch, m.ndf, m.n_layers_d, m.discriminator_norm, m.spectral_norm)
 
     # -- the training step ---------------------------------------------------------------------
     def _generator_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict[str, float]]:
@@ -98,7 +109,7 @@ class CycleGAN:
         self.D_A.requires_grad_(False)
         self.D_B.requires_grad_(False)
         self.opt_G.zero_grad(set_to_none=True)
-        loss = self.cfg.loss
+        loss = self.options
         g_a, g_b = self.nets["G_A"].train, self.nets["G_B"].train
         with self.precision.autocast():
             fake_b, fake_a = g_a(real_a), g_b(real_b)
@@ -120,19 +131,14 @@ class CycleGAN:
         if self.lambda_identity > 0:
             terms["g_idt_a"] = F.l1_loss(outs["g_idt_a"], real_b) * loss.lambda_b * self.lambda_identity
             terms["g_idt_b"] = F.l1_loss(outs["g_idt_b"], real_a) * loss.lambda_a * self.lambda_identity
-        self.precision.backward(sum(terms.values()))  # type: ignore[arg-type]
+        self.precision.backward(sum(terms.values()))
         self.precision.step(self.opt_G)
         return fake_a.detach().float(), fake_b.detach().float(), {k: v.item() for k, v in terms.items()}
 
     def _d_loss(self, name: str, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, float]:
         """One discriminator's weighted loss (with the WGAN-GP penalty when used) and its logged value."""
-        d = self.nets[name]
-        with self.precision.autocast():
-            pred_fake, pred_real = d.train(fake), d.train(real)
-        adversarial = self.d_weight * (self.gan(pred_fake.float(), False, True) + self.gan(pred_real.float(), True, True))
-        if self.lambda_gp is None:
-            return adversarial, adversarial.item()
-        return adversarial + gradient_penalty(d.module, real, fake, self.lambda_gp), adversarial.item()
+        total, logged = self.d_loss(name, real, fake)
+        return total, self.d_weight * (logged["real"] + logged["fake"])
 
     def _discriminator_step(self, real_a: torch.Tensor, real_b: torch.Tensor, fake_a: torch.Tensor, fake_b: torch.Tensor) -> dict[str, float]:
         self.D_A.requires_grad_(True)
@@ -149,31 +155,22 @@ class CycleGAN:
 
     def train_step(self, inp: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
         """One CycleGAN step on a gray batch ``inp`` (domain A) and an unrelated colour batch ``target`` (B)."""
-        for net in (self.G_A, self.G_B, self.D_A, self.D_B):
-            net.train()
+        self.set_train()
         fake_a, fake_b, losses = self._generator_step(inp, target)
         losses.update(self._discriminator_step(inp, target, fake_a, fake_b))
         self.precision.update()
-        for sched in (self.sched_G, self.sched_D):
-            if steps_per_iteration(sched):
-                sched.step()
+        self.step_schedulers()
         return losses
 
-    def on_evaluation(self, delta_e: float) -> None:
-        """Step the plateau schedulers on the held-out CIEDE2000 (no-op for per-step policies)."""
-        for sched in (self.sched_G, self.sched_D):
-            if not steps_per_iteration(sched):
-                sched.step(delta_e)
+    def adversarial_balance(self, losses: dict[str, float]) -> tuple[float, float] | None:
+        """The pair whose discriminator is lower: ``D_A`` judges ``G_A``'s fakes (``d_a`` with ``g_gan_a``), ``D_B`` ``G_B``'s."""
+        side = "a" if losses["d_a"] <= losses["d_b"] else "b"
+        return losses[f"d_{side}"], losses[f"g_gan_{side}"]
 
     # -- checkpoints ---------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        state = {name: getattr(self, name).state_dict() for name in NETWORKS + OPTIMISERS}
-        state["pool_A"] = self.pool_A.state_dict()
-        state["pool_B"] = self.pool_B.state_dict()
-        return state
+    def extra_state(self) -> dict[str, Any]:
+        return {"pool_A": self.pool_A.state_dict(), "pool_B": self.pool_B.state_dict()}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        for name in NETWORKS + OPTIMISERS:
-            getattr(self, name).load_state_dict(state[name])
+    def load_extra_state(self, state: dict[str, Any]) -> None:
         self.pool_A.load_state_dict(state["pool_A"])
         self.pool_B.load_state_dict(state["pool_B"])

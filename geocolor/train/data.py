@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,24 +41,16 @@ class Region:
 
 
 def read_rgb(src: SourceConfig) -> np.ndarray:
-    """Read the three colour bands of a raster as H x W x 3 uint8; nodata/alpha pixels become 0."""
-    import rasterio
+    """Read the three colour bands of a raster as H x W x 3 uint8; nodata/alpha pixels become 0
+    (``geocolor.raster.read_rgb``, the one rule every colour source is read by)."""
+    from geocolor import raster
 
+    if not Path(src.path).exists():
+        raise InputError(f"cannot read training source {src.path}: no such file")
     try:
-        with rasterio.open(src.path) as ds:
-            if max(src.bands) > ds.count:
-                raise ConfigError(f"{src.path} has {ds.count} bands, config asks for {src.bands}")
-            rgb = ds.read(src.bands)
-            if rgb.dtype != np.uint8:
-                raise InputError(f"{src.path}: training sources must be 8-bit colour, got {rgb.dtype}")
-            all_valid = all(rasterio.enums.MaskFlags.all_valid in flags for flags in ds.mask_flag_enums)
-            mask = None if all_valid else ds.dataset_mask()
-    except rasterio.errors.RasterioIOError as e:
+        return raster.read_rgb(src.path, src.bands)
+    except InputError as e:
         raise InputError(f"cannot read training source {src.path}: {e}") from None
-    rgb = np.ascontiguousarray(rgb.transpose(1, 2, 0))
-    if mask is not None:
-        rgb[mask == 0] = 0
-    return rgb
 
 
 def _rescale(img: np.ndarray, scale: float) -> np.ndarray:
@@ -109,7 +102,7 @@ class ChipData:
         self.test_grays: list[np.ndarray] | None = None
         self.paired: Any = None
         self.test_names: list[str] = []
-        self.summary: list[dict[str, object]] = []
+        self.summary: list[dict[str, Any]] = []
         self.last_sources: list[str] | None = None  # the sources of the last sampled batch (None: a built dataset)
         t = cfg.tile
         self.provenance: list[dict[str, Any]] | None = None
@@ -126,7 +119,7 @@ class ChipData:
                 name = f"{src.path.rsplit('/', 1)[-1]}@{scale:g}"
                 if src.split in ("both", "train"):
                     box = (0, h, 0, w) if src.split == "train" and test_box is None else train_box
-                    r = Region(img, *box, weight=src.weight, name=name)
+                    r = Region(img, box[0], box[1], box[2], box[3], weight=src.weight, name=name)
                     if r.row1 - r.row0 >= t and r.col1 - r.col0 >= t:
                         self.train.append(r)
                     else:
@@ -252,10 +245,10 @@ class ChipData:
             out[i] = chip
         return out
 
-    def rng_state(self) -> dict[str, object]:
+    def rng_state(self) -> dict[str, Any]:
         if self.paired is not None:
             return {"paired": self.paired.rng_state()}
-        return self.rng.bit_generator.state
+        return dict(self.rng.bit_generator.state)
 
     def set_rng_state(self, state: dict[str, Any]) -> None:
         if self.paired is not None:

@@ -10,12 +10,14 @@ generator for the whole image from the blanked image plus the mask channel. The 
 with the discriminator (the seed's DCGAN classifier ``dcgan``, or a PatchGAN) judging the clean image
 against the composite. ``lambda_adv: 0`` skips the discriminator entirely (the reconstruction-only
 ablation). The trainer (``geocolor.train.inpaint_trainer``) evaluates hole PSNR/SSIM/L2 instead of
-colour figures and exports a model file marked ``"task": "inpaint"``.
+colour figures and exports a model file marked ``"task": "inpaint"``. Options (``model.options``):
+``InpaintTrainingOptions``.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -26,13 +28,11 @@ from geocolor.inpaint.losses import RECONSTRUCTION, composite, total_variation
 from geocolor.inpaint.masks import MaskSpec, make_masks
 from geocolor.inpaint.model import TASK, encode_image, normalization
 from geocolor.models.init import init_weights
-from geocolor.models.losses import D_LOSS_WEIGHT, GAN_LOSSES
 from geocolor.models.registry import build_discriminator, build_generator
+from geocolor.train.base import TrainableModel
 from geocolor.train.config import TrainConfig
-from geocolor.train.pix2pix import Pix2Pix
-from geocolor.train.precision import Precision, prepare, to_layout
-from geocolor.train.schedules import make_scheduler, steps_per_iteration
-from geocolor.train.warmstart import warm_start
+from geocolor.train.precision import to_layout
+from geocolor.train.schedules import steps_per_iteration
 
 log = logging.getLogger(__name__)
 
@@ -56,57 +56,64 @@ class ImageEncoding:
         return normalization()
 
 
-def mask_spec(cfg: TrainConfig) -> MaskSpec:
-    ic = cfg.inpaint
-    return MaskSpec(dict(ic.masks), ic.center_size, ic.center_fraction, (ic.box_min, ic.box_max))
+@dataclass
+class InpaintTrainingOptions:
+    """``model.options`` of inpaint: image channels, masks, loss weights."""
+
+    channels: int = 1  # 1: gray (historical photos before colorization); 3: colour
+    masks: dict[str, float] = field(default_factory=lambda: {"center": 1.0})  # kind -> weight, see geocolor.inpaint.masks
+    center_size: int | None = None  # centre-box side in pixels; None: center_fraction of the tile
+    center_fraction: float = 0.25
+    box_min: int = 16
+    box_max: int = 64
+    rec_loss: str = "l2"  # l2 (the seed) or l1, over the hole only
+    lambda_rec: float = 0.999
+    lambda_adv: float = 0.001  # 0: no discriminator updates (reconstruction-only ablation)
+    lambda_tv: float = 1e-6
 
 
-class Inpaint(Pix2Pix):
-    """Dense-block generator + discriminator for hole filling (see module docstring).
+def mask_spec(options: InpaintTrainingOptions) -> MaskSpec:
+    o = options
+    return MaskSpec(dict(o.masks), o.center_size, o.center_fraction, (o.box_min, o.box_max))
 
-    Shares with ``Pix2Pix`` only its state (networks, optimisers, schedulers) and the plateau hook,
-    which here steps on the held-out hole L2; ``__init__`` and the training step are its own.
-    """
 
-    performance_options = True  # AMP / channels_last / compile / DDP through geocolor.train.precision
+class Inpaint(TrainableModel):
+    """Dense-block generator + discriminator for hole filling (see module docstring)."""
+
+    Options = InpaintTrainingOptions
+    warm_startable = True
+    task = TASK
+
+    @classmethod
+    def validate(cls, cfg: TrainConfig, options: Any) -> None:
+        o = options
+        if o.channels not in (1, 3):
+            raise ConfigError(f"model.options.channels must be 1 (gray) or 3 (colour), got {o.channels}")
+        if o.rec_loss not in RECONSTRUCTION:
+            raise ConfigError(f"model.options.rec_loss must be one of {', '.join(RECONSTRUCTION)}, got {o.rec_loss!r}")
+        if min(o.lambda_rec, o.lambda_adv, o.lambda_tv) < 0:
+            raise ConfigError("model.options.lambda_rec, lambda_adv and lambda_tv must be >= 0")
+        mask_spec(o)  # unknown mask kinds and bad weights are refused here
 
     def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
-        m, ic = cfg.model, cfg.inpaint
-        if ic.channels not in (1, 3):
-            raise ConfigError(f"inpaint.channels must be 1 (gray) or 3 (colour), got {ic.channels}")
-        if ic.rec_loss not in RECONSTRUCTION:
-            raise ConfigError(f"inpaint.rec_loss must be one of {', '.join(RECONSTRUCTION)}, got {ic.rec_loss!r}")
-        if min(ic.lambda_rec, ic.lambda_adv, ic.lambda_tv) < 0:
-            raise ConfigError("inpaint.lambda_rec, lambda_adv and lambda_tv must be >= 0")
-        if cfg.loss.gan_mode not in GAN_LOSSES:
-            raise ConfigError(f"unknown gan_mode {cfg.loss.gan_mode!r}; choose one of {', '.join(GAN_LOSSES)}")
-        self.cfg, self.device = cfg, device
-        self.spec = mask_spec(cfg)
-        self.encoding = ImageEncoding(ic.channels)
-        self.arch = {"generator": m.generator, "in_channels": ic.channels + 1, "out_channels": ic.channels,
+        super().__init__(cfg, device)
+        m, o = cfg.model, self.options
+        self.spec = mask_spec(o)
+        self.encoding = ImageEncoding(o.channels)
+        self.arch = {"generator": m.generator, "in_channels": o.channels + 1, "out_channels": o.channels,
                      "ngf": m.ngf, "norm": m.norm, "dropout": False}
-        self.precision = Precision.for_config(cfg, device)
         G = init_weights(build_generator(self.arch), m.init, m.init_gain)
-        if m.init_from:
-            log.info("warm start: %s", warm_start(G, m.init_from, task=TASK))
-        D = init_weights(
-            build_discriminator(m.discriminator, ic.channels, m.ndf, m.n_layers_d, m.discriminator_norm, m.spectral_norm),
-            m.init, m.init_gain,
-        )
-        self.nets = {"G": prepare(G.to(device), cfg, device), "D": prepare(D.to(device), cfg, device)}
-        self.G, self.D = self.nets["G"].module, self.nets["D"].module
-        o = cfg.optim
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=o.lr, betas=(o.beta1, o.beta2))
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=o.lr_d or o.lr, betas=(o.beta1, o.beta2))
-        self.sched_G, self.sched_D = make_scheduler(self.opt_G, cfg), make_scheduler(self.opt_D, cfg)
-        self.gan, self.d_weight = GAN_LOSSES[cfg.loss.gan_mode], D_LOSS_WEIGHT[cfg.loss.gan_mode]
-        self.rec = RECONSTRUCTION[ic.rec_loss]
+        self.warm_start(G)
+        self.G = self.add_network("G", G, init=False)
+        self.D = self.add_network("D", build_discriminator(m.discriminator, o.channels, m.ndf, m.n_layers_d, m.discriminator_norm, m.spectral_norm))
+        self.make_optimisers(list(self.G.parameters()), list(self.D.parameters()))
+        self.rec = RECONSTRUCTION[o.rec_loss]
         self.steps_done = 0
-        self.training_info = {"task": "inpaint", "masks": dict(ic.masks), "rec_loss": ic.rec_loss, "lambda_rec": ic.lambda_rec,
-                              "lambda_adv": ic.lambda_adv, "lambda_tv": ic.lambda_tv}
+        self.training_info = {"task": "inpaint", "masks": dict(o.masks), "rec_loss": o.rec_loss, "lambda_rec": o.lambda_rec,
+                              "lambda_adv": o.lambda_adv, "lambda_tv": o.lambda_tv}
 
-    @staticmethod
-    def make_trainer(cfg: TrainConfig, **kwargs: Any) -> Any:
+    @classmethod
+    def make_trainer(cls, cfg: TrainConfig, **kwargs: Any) -> Any:
         """The trainer for this model (hole metrics, inpainting model files); imported lazily (no cycle)."""
         from geocolor.train.inpaint_trainer import InpaintTrainer
 
@@ -117,24 +124,11 @@ class Inpaint(Pix2Pix):
         masks = make_masks(self.spec, n, h, w, seed=self.cfg.seed * 1_000_003 + self.steps_done)
         return torch.from_numpy(masks[:, None]).to(self.device, torch.float32)
 
-    def _discriminator_step(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
-        amp = self.precision
-        self.D.requires_grad_(True)
-        self.opt_D.zero_grad(set_to_none=True)
-        with amp.autocast():
-            pred_fake, pred_real = self.nets["D"].train(fake.detach()), self.nets["D"].train(real)
-        loss_fake = self.gan(pred_fake.float(), False, True)
-        loss_real = self.gan(pred_real.float(), True, True)
-        amp.backward(self.d_weight * (loss_fake + loss_real))
-        amp.step(self.opt_D)
-        return {"d_real": loss_real.item(), "d_fake": loss_fake.item()}
-
     def train_step(self, inp: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
         """One step on clean images ``target`` (N, C, H, W) in [-1, 1]; ``inp`` is not used (holes are drawn here)."""
         del inp
-        ic, amp = self.cfg.inpaint, self.precision
-        self.G.train()
-        self.D.train()
+        o, amp = self.options, self.precision
+        self.set_train()
         image = target
         hole = to_layout(self.holes(image.shape[0], image.shape[2], image.shape[3]), self.cfg)
         with amp.autocast():
@@ -142,32 +136,37 @@ class Inpaint(Pix2Pix):
         out = out.float()
         filled = composite(out, image, hole)
         losses: dict[str, float] = {}
-        adversarial = ic.lambda_adv > 0
+        adversarial = o.lambda_adv > 0
         if adversarial:
-            losses.update(self._discriminator_step(image, filled))
+            self.D.requires_grad_(True)
+            self.opt_D.zero_grad(set_to_none=True)
+            loss_d, logged = self.d_loss("D", image, filled)
+            amp.backward(loss_d)
+            amp.step(self.opt_D)
+            losses.update({"d_real": logged["real"], "d_fake": logged["fake"]})
             self.D.requires_grad_(False)
         self.opt_G.zero_grad(set_to_none=True)
         rec = self.rec(out, image, hole)
         tv = total_variation(filled)
-        total = ic.lambda_rec * rec + ic.lambda_tv * tv
+        total = o.lambda_rec * rec + o.lambda_tv * tv
         if adversarial:
             with amp.autocast():
                 pred = self.nets["D"].frozen(filled)
             g_gan = self.gan(pred.float(), True, False)
-            total = total + ic.lambda_adv * g_gan
+            total = total + o.lambda_adv * g_gan
             losses["g_gan"] = g_gan.item()
         amp.backward(total)
         amp.step(self.opt_G)
         amp.update()
-        for sched in (self.sched_G, self.sched_D) if adversarial else (self.sched_G,):
-            if steps_per_iteration(sched):
-                sched.step()
+        if adversarial:
+            self.step_schedulers()
+        elif steps_per_iteration(self.sched_G):  # the discriminator's schedule waits while it does not train
+            self.sched_G.step()
         self.steps_done += 1
         return {**losses, "g_rec": rec.item(), "g_tv": tv.item(), "g_total": total.item()}
 
-    def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "steps_done": self.steps_done}
+    def extra_state(self) -> dict[str, Any]:
+        return {"steps_done": self.steps_done}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        super().load_state_dict(state)
+    def load_extra_state(self, state: dict[str, Any]) -> None:
         self.steps_done = int(state["steps_done"])

@@ -35,8 +35,8 @@ class InpaintTrainer(Trainer):
     def _eval_set(self) -> tuple[np.ndarray, np.ndarray]:
         chips = self.data.test_chips
         chips = chips[:: max(1, len(chips) // MAX_EVAL_CHIPS)][:MAX_EVAL_CHIPS]
-        images = chips_to_images(chips, self.cfg.inpaint.channels)
-        ic = self.cfg.inpaint
+        images = chips_to_images(chips, self.model.options.channels)
+        ic = self.model.options
         hole = center_box(images.shape[1], images.shape[2], size=ic.center_size, fraction=ic.center_fraction)
         return images, np.repeat(hole[None], len(images), axis=0)
 
@@ -72,6 +72,6 @@ class InpaintTrainer(Trainer):
         meta = super().metadata(evaluation)
         meta.pop("train_ab_mean", None)
         meta["training"].pop("lambda_l1", None)
-        channels = self.cfg.inpaint.channels
+        channels = self.model.options.channels
         meta.update(task=TASK, channels=channels, color_space="gray" if channels == 1 else "rgb")
         return meta

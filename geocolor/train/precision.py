@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import typing
 from typing import Any, NamedTuple
 
 import torch
@@ -107,14 +108,14 @@ def prepare(net: nn.Module, cfg: TrainConfig, device: torch.device) -> Prepared:
             raise ConfigError("performance.sync_bn needs CUDA processes (nccl); set sync_bn: false on CPU")
         net = nn.SyncBatchNorm.convert_sync_batchnorm(net)
     if perf.channels_last:
-        net = net.to(memory_format=torch.channels_last)
-    train = net
+        net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # missing from torch's stubs
+    train: nn.Module = net
     if rank.distributed:
         ids = [device.index] if device.type == "cuda" else None
         train = nn.parallel.DistributedDataParallel(net, device_ids=ids)
-    frozen = net
+    frozen: nn.Module = net
     if perf.compile:
-        train, frozen = torch.compile(train), torch.compile(net)
+        train, frozen = typing.cast(nn.Module, torch.compile(train)), typing.cast(nn.Module, torch.compile(net))
     return Prepared(net, train, frozen)
 
 

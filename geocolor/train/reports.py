@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from geocolor.files import atomic_path
+
 log = logging.getLogger(__name__)
 
 
@@ -72,10 +74,11 @@ def plot_losses(csv_path: Path, png_path: Path) -> None:
             ax.legend()
         ax.set_xlabel("step")
     fig.tight_layout()
-    tmp = png_path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=90)
-    plt.close(fig)
-    tmp.replace(png_path)
+    try:
+        with atomic_path(png_path, suffix=".tmp.png") as tmp:
+            fig.savefig(tmp, dpi=90)
+    finally:
+        plt.close(fig)
 
 
 def save_grid(rows: list[list[np.ndarray]], path: Path, cell: int = 160) -> None:
@@ -88,9 +91,8 @@ def save_grid(rows: list[list[np.ndarray]], path: Path, cell: int = 160) -> None
         for j, img in enumerate(row):
             im = Image.fromarray(img if img.ndim == 3 else np.repeat(img[..., None], 3, axis=-1))
             grid.paste(im.resize((cell, cell), Image.Resampling.BILINEAR), (j * cell, i * cell))
-    tmp = path.with_suffix(".tmp.png")
-    grid.save(tmp)
-    tmp.replace(path)
+    with atomic_path(path, suffix=".tmp.png") as tmp:
+        grid.save(tmp)
 
 
 class ScalarLog:

@@ -20,7 +20,7 @@ What teaches the generator to *use* the code (multi-task, as in the seed study):
   (``named_stats``, the palette ``mosaic --style NAME`` matches to).
 
 The training step is pix2pix's (``Pix2Pix`` provides the discriminator step, optimisers and
-checkpoint state). The model file's metadata gets a ``style`` section: ``conditioned: true``, the
+checkpoint state). Options (``model.options``): ``StyleColorOptions``. The model file's metadata gets a ``style`` section: ``conditioned: true``, the
 code definition, the default code (mean code of the training colours, used when no style is given)
 and the named styles (``data.sources[].style``: the pooled code of the sources of that name).
 """
@@ -28,6 +28,7 @@ and the named styles (``data.sources[].style``: the pooled code of the sources o
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -38,36 +39,50 @@ from geocolor.errors import ConfigError
 from geocolor.models.style import CODE_NAME, STYLE_DIM, code_map, lab_pixels_code, style_code
 from geocolor.train.config import ModelConfig, TrainConfig
 from geocolor.train.pix2pix import Pix2Pix, generator_arch
-from geocolor.train.schedules import steps_per_iteration
 
 MAX_PIXELS_PER_SOURCE = 65536  # decimated pixels per training region for the named-style codes
+
+
+@dataclass
+class StyleColorOptions:
+    """``model.options`` of stylecolor (see the module docstring)."""
+
+    style_other_prob: float = 0.5  # chance the style reference is another crop, not the target itself
+    style_jitter_prob: float = 0.5  # chance a sample gets a random palette (target and reference alike)
+    style_named_prob: float = 0.0  # chance a sample of a named source is conditioned on its name's learned code
+    lambda_style: float = 10.0  # L1 between the output's style code and the target's
 
 
 class StyleColor(Pix2Pix):
     """Style-conditioned pix2pix (see module docstring)."""
 
-    performance_options = False  # plain passes: the trainer refuses AMP, compile and DDP for it
+    Options = StyleColorOptions
+    supports_ddp = False  # the learned named codes live outside the DDP-wrapped generator
 
-    def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
+    @classmethod
+    def validate(cls, cfg: TrainConfig, options: Any) -> None:
         if cfg.model.color_space != "lab":
             raise ConfigError("stylecolor works in Lab (the style code is a*b* statistics); set model.color_space: lab")
-        m = cfg.model
-        probs = (m.style_other_prob, m.style_jitter_prob, m.style_named_prob)
-        if not all(0 <= p <= 1 for p in probs) or cfg.loss.lambda_style < 0:
-            raise ConfigError("model.style_other_prob, style_jitter_prob and style_named_prob must be in [0, 1], "
-                              "loss.lambda_style >= 0")
+        o = options
+        if not all(0 <= p <= 1 for p in (o.style_other_prob, o.style_jitter_prob, o.style_named_prob)) or o.lambda_style < 0:
+            raise ConfigError("model.options.style_other_prob, style_jitter_prob and style_named_prob must be in [0, 1], "
+                              "model.options.lambda_style >= 0")
+        if o.style_named_prob > 0 and not any(s.style for s in cfg.data.sources):
+            raise ConfigError("model.options.style_named_prob > 0 needs sources with a style name (data.sources[].style)")
+
+    def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
         self.style_names = sorted({s.style for s in cfg.data.sources if s.style})
-        if m.style_named_prob > 0 and not self.style_names:
-            raise ConfigError("model.style_named_prob > 0 needs sources with a style name (data.sources[].style)")
+        named_prob = self.parse_options(cfg).style_named_prob
         # learned named codes (one row per name), trained by the generator's optimiser; set from statistics in attach_data
-        learn = m.style_named_prob > 0
+        learn = named_prob > 0
         self.named_table = torch.nn.Parameter(torch.zeros(len(self.style_names), STYLE_DIM, device=device)) if learn else None
         super().__init__(cfg, device)
+        o = self.options
         self.training_info = {
-            "lambda_style": cfg.loss.lambda_style,
-            "style_other_prob": m.style_other_prob,
-            "style_jitter_prob": m.style_jitter_prob,
-            "style_named_prob": m.style_named_prob,
+            "lambda_style": o.lambda_style,
+            "style_other_prob": o.style_other_prob,
+            "style_jitter_prob": o.style_jitter_prob,
+            "style_named_prob": o.style_named_prob,
         }
         self._named: dict[str, list[float]] | None = None
         self._named_tones: dict[str, list[float]] = {}
@@ -87,14 +102,10 @@ class StyleColor(Pix2Pix):
             with torch.no_grad():
                 self.named_table.copy_(torch.tensor(np.asarray(rows), dtype=torch.float32))
 
-    def state_dict(self) -> dict[str, Any]:
-        state = super().state_dict()
-        if self.named_table is not None:
-            state["named_table"] = self.named_table.detach().clone()
-        return state
+    def extra_state(self) -> dict[str, Any]:
+        return {"named_table": self.named_table.detach().clone()} if self.named_table is not None else {}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        super().load_state_dict(state)
+    def load_extra_state(self, state: dict[str, Any]) -> None:
         if self.named_table is not None:
             with torch.no_grad():
                 self.named_table.copy_(state["named_table"])
@@ -121,7 +132,7 @@ class StyleColor(Pix2Pix):
         angle = (torch.rand(n, device=dev) * 2 - 1) * 0.6
         scale = torch.exp(torch.rand(n, device=dev) * 0.9 - 0.5)
         shift = torch.randn(n, 2, device=dev) * (8.0 / self.encoding.ab_scale)
-        keep = torch.rand(n, device=dev) >= self.cfg.model.style_jitter_prob
+        keep = torch.rand(n, device=dev) >= self.options.style_jitter_prob
         angle, scale = angle.masked_fill(keep, 0.0), scale.masked_fill(keep, 1.0)
         shift = shift.masked_fill(keep[:, None], 0.0)
         cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
@@ -143,7 +154,7 @@ class StyleColor(Pix2Pix):
         named = None
         if self.named_table is not None:
             idx = self._named_index(n)
-            named = (idx >= 0) & (torch.rand(n, device=self.device) < self.cfg.model.style_named_prob)
+            named = (idx >= 0) & (torch.rand(n, device=self.device) < self.options.style_named_prob)
             eye = torch.eye(2, device=self.device, dtype=mats.dtype).expand(n, 2, 2)
             mats = torch.where(named[:, None, None], eye, mats)  # a named sample keeps its source's own palette
             shift = shift.masked_fill(named[:, None], 0.0)
@@ -151,17 +162,17 @@ class StyleColor(Pix2Pix):
         own = style_code(lightness, styled * enc.ab_scale)
         other_target = target.roll(1, 0)
         other = style_code(lightness.roll(1, 0), self._transform(other_target, mats, shift) * enc.ab_scale)
-        use_other = (torch.rand(n, 1, device=self.device) < self.cfg.model.style_other_prob).to(own.dtype)
+        use_other = (torch.rand(n, 1, device=self.device) < self.options.style_other_prob).to(own.dtype)
         code = use_other * other + (1 - use_other) * own
-        if named is not None and bool(named.any()):
+        if named is not None and self.named_table is not None and bool(named.any()):
             learned = self.named_table[idx.clamp(min=0)]
             code = torch.where(named[:, None], learned, code)
         return styled, own, code
 
     # -- the training step -----------------------------------------------------------------------
     def train_step(self, inp: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
-        self.G.train()
-        self.D.train()
+        amp = self.precision
+        self.set_train()
         enc = self.encoding
         lightness = inp * enc.l_scale + enc.l_offset
         with torch.no_grad():
@@ -169,7 +180,9 @@ class StyleColor(Pix2Pix):
         with torch.set_grad_enabled(self.named_table is not None):  # only learned named codes need a gradient here
             target, target_code, code = self.references(lightness, target)
         target, target_code = target.detach(), target_code.detach()
-        fake = self.G(inp, code)
+        with amp.autocast():
+            fake = self.nets["G"].train(inp, code)
+        fake = fake.float()
         cond = torch.cat([inp, code_map(code, *inp.shape[-2:])], 1)
         lambda_gan = self.cfg.loss.lambda_gan
         # D does not train the named codes; with lambda_gan 0 there is no adversary at all (L1 + style)
@@ -177,25 +190,31 @@ class StyleColor(Pix2Pix):
         self.D.requires_grad_(False)
         self.opt_G.zero_grad(set_to_none=True)
         if lambda_gan > 0:
-            loss_g_gan = self.gan(self.D(torch.cat([cond, fake], 1)), True, False) * lambda_gan
+            with amp.autocast():
+                pred = self.nets["D"].frozen(torch.cat([cond, fake], 1))
+            loss_g_gan = self.gan(pred.float(), True, False) * lambda_gan
         else:
             loss_g_gan = torch.zeros((), device=fake.device)
         loss_g_l1 = F.l1_loss(fake, target) * self.cfg.loss.lambda_l1
-        loss_g_style = F.l1_loss(style_code(lightness, fake * enc.ab_scale), target_code) * self.cfg.loss.lambda_style
-        (loss_g_gan + loss_g_l1 + loss_g_style).backward()
-        self.opt_G.step()
-        for sched in (self.sched_G, self.sched_D):
-            if steps_per_iteration(sched):
-                sched.step()
+        loss_g_style = F.l1_loss(style_code(lightness, fake * enc.ab_scale), target_code) * self.options.lambda_style
+        amp.backward(loss_g_gan + loss_g_l1 + loss_g_style)
+        amp.step(self.opt_G)
+        amp.update()
+        self.step_schedulers()
         return {**losses, "g_gan": loss_g_gan.item(), "g_l1": loss_g_l1.item(), "g_style": loss_g_style.item()}
 
     def _track_default_style(self, code: torch.Tensor) -> None:
         """Running mean (EMA 0.99) of the natural training colours' code: the style used when none is given."""
-        buf = self.G.default_style
+        buf = self._default_style()
         if not bool(buf.abs().sum()):
             buf.copy_(code)
         else:
             buf.mul_(0.99).add_(code, alpha=0.01)
+
+    def _default_style(self) -> torch.Tensor:
+        buf = self.G.default_style
+        assert isinstance(buf, torch.Tensor)
+        return buf
 
     # -- model file metadata ---------------------------------------------------------------------
     def extra_metadata(self, data: Any) -> dict[str, Any]:
@@ -207,7 +226,7 @@ class StyleColor(Pix2Pix):
             "conditioned": True,
             "code": CODE_NAME,
             "dim": STYLE_DIM,
-            "default": [float(v) for v in self.G.default_style.cpu()],
+            "default": [float(v) for v in self._default_style().cpu()],
             "named": self._named,
             "named_lightness": self._named_tones,
         }

@@ -18,14 +18,12 @@ import csv
 import io
 import logging
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from geocolor.errors import ConfigError, GeocolorError, ModelFileError
-from geocolor.files import make_readable
+from geocolor.files import write_text_atomic
 from geocolor.types import PathLike
 
 log = logging.getLogger(__name__)
@@ -166,7 +164,7 @@ def write_tables(rows: list[dict[str, Any]], out: Path, sort_by: str) -> None:
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    _atomic_write(out / "results.csv", buf.getvalue())
+    write_text_atomic(out / "results.csv", buf.getvalue())
     shown = [c for c in COLUMNS if any(r.get(c) not in (None, "") for r in rows)]
     order = "lowest" if not SORT_METRICS[sort_by] else "highest"
     lines = [
@@ -178,16 +176,4 @@ def write_tables(rows: list[dict[str, Any]], out: Path, sort_by: str) -> None:
         "|" + "---|" * len(shown),
     ]
     lines += ["| " + " | ".join(_fmt(r.get(c)).replace("|", "/") for c in shown) + " |" for r in rows]
-    _atomic_write(out / "results.md", "\n".join(lines) + "\n")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        make_readable(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(out / "results.md", "\n".join(lines) + "\n")

@@ -14,11 +14,9 @@ import datetime as _dt
 import json
 import logging
 import math
-import os
 import platform
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -29,17 +27,18 @@ import torch
 from geocolor import __version__
 from geocolor.color import gray_to_lightness, lightness_to_gray, rgb_to_lab
 from geocolor.errors import ConfigError, TrainingError
+from geocolor.files import atomic_path
 from geocolor.models.encoding import ColorEncoding
 from geocolor.models.generators import tile_multiple
-from geocolor.models.io import make_readable, write_model_file
+from geocolor.models.io import write_model_file
 from geocolor.train import distributed
+from geocolor.train.base import TrainableModel
 from geocolor.train.config import TrainConfig, config_to_dict
 from geocolor.train.data import ChipData
 from geocolor.train.evaluation import evaluate_chips, mean_chroma, predict_chips
-from geocolor.train.models import MODELS
 from geocolor.train.precision import to_layout
+from geocolor.train.registry import MODELS
 from geocolor.train.reports import ScalarLog, append_csv, plot_losses, save_grid
-from geocolor.train.schedules import current_lr
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +62,8 @@ def batch_to_tensors(
 
 
 def _atomic_torch_save(obj: Any, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-        make_readable(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path, fsync=True) as tmp:
+        torch.save(obj, tmp)
 
 
 class Trainer:
@@ -89,7 +81,7 @@ class Trainer:
         if resume and not self.ckpt.exists():
             raise ConfigError(f"nothing to resume: {self.ckpt} does not exist")
         self.rank, device, self._owns_group = distributed.setup(cfg.device)
-        check_performance_support(cfg, MODELS[cfg.model.model], self.rank.world)
+        MODELS[cfg.model.model].check_performance(cfg, self.rank.world)
         self.show_progress = show_progress and self.rank.main
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
@@ -101,9 +93,8 @@ class Trainer:
         self.data = ChipData(cfg.data, seed=seed)
         if not self.data.test_chips:
             log.warning("no held-out chips: set a holdout on at least one source to get evaluation figures")
-        self.model = MODELS[cfg.model.model](cfg, self.device)
-        if hasattr(self.model, "attach_data"):  # a model that needs to know its training data (stylecolor's named styles)
-            self.model.attach_data(self.data)
+        self.model: TrainableModel = MODELS[cfg.model.model](cfg, self.device)
+        self.model.attach_data(self.data)
         if self.rank.main:  # only now: a config the model refuses (amp fp16 on CPU) leaves no folder behind
             self.dir.mkdir(parents=True, exist_ok=True)
             (self.dir / "samples").mkdir(exist_ok=True)
@@ -130,7 +121,7 @@ class Trainer:
         ranks = distributed.gather(self._rng_state())  # a collective: every rank takes part
         if not self.rank.main:
             return
-        precision = getattr(self.model, "precision", None)
+        precision = self.model.precision
         _atomic_torch_save(
             {
                 "step": self.step,
@@ -139,7 +130,7 @@ class Trainer:
                 "model": self.model.state_dict(),
                 **ranks[0],
                 "rank_rngs": ranks,
-                "scaler": precision.state_dict() if precision is not None else {},
+                "scaler": precision.state_dict(),
             },
             self.ckpt,
         )
@@ -170,9 +161,8 @@ class Trainer:
             self.data.set_rng_state(json.loads(mine["data_rng"]))
             if "cuda_rng" in mine and self.device.type == "cuda":
                 torch.cuda.set_rng_state(mine["cuda_rng"].cpu(), self.device)
-        precision = getattr(self.model, "precision", None)
-        if precision is not None and state.get("scaler"):
-            precision.load_state_dict(state["scaler"])
+        if state.get("scaler"):
+            self.model.precision.load_state_dict(state["scaler"])
         log.info("resumed %s at step %d", self.dir, self.step)
 
     # -- evaluation and export ----------------------------------------------------------------
@@ -217,7 +207,7 @@ class Trainer:
                 "gan_mode": cfg.loss.gan_mode,
                 "lambda_l1": cfg.loss.lambda_l1,
                 "lambda_gan": cfg.loss.lambda_gan,
-                **getattr(self.model, "training_info", {}),
+                **self.model.training_info,
                 "discriminator": {
                     "name": cfg.model.discriminator,
                     "ndf": cfg.model.ndf,
@@ -236,7 +226,7 @@ class Trainer:
                 "host": platform.machine(),
             },
             "evaluation": evaluation or {},
-            **(self.model.extra_metadata(self.data) if hasattr(self.model, "extra_metadata") else {}),
+            **self.model.extra_metadata(self.data),
         }
 
     def export(self, path: Path, evaluation: dict[str, Any] | None) -> None:
@@ -291,7 +281,7 @@ class Trainer:
     def _log_losses(self, losses: dict[str, float], bar: Any) -> None:
         if not self.rank.main:
             return
-        lrs = {"lr": current_lr(self.model.opt_G), "lr_d": current_lr(self.model.opt_D)}
+        lrs = self.model.learning_rates()
         append_csv(self.dir / "losses.csv", {"step": self.step, **{k: round(v, 5) for k, v in losses.items()}, **lrs})
         bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()})
         self._plain_progress(losses)
@@ -318,7 +308,7 @@ class Trainer:
         """Network input and target; for an unpaired model (CycleGAN) drawn from independent chips."""
         gray, colour = self.data.sample_pairs()
         inp, target = batch_to_tensors(colour, self.device, gray, self.model.encoding)
-        if getattr(self.model, "unpaired", False):
+        if self.model.unpaired:
             _, other = self.data.sample_pairs()
             _, target = batch_to_tensors(other, self.device, None, self.model.encoding)
         return to_layout(inp, self.cfg), to_layout(target, self.cfg)
@@ -327,10 +317,8 @@ class Trainer:
         if target.exists() and not self.overwrite:
             log.warning("not replacing %s with the new model (pass --overwrite); the model is in %s", target, self.dir / "best.pt")
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        shutil.copyfile(self.dir / "best.pt", tmp)
-        os.replace(tmp, target)
+        with atomic_path(target, fsync=True) as tmp:
+            shutil.copyfile(self.dir / "best.pt", tmp)
 
     def _evaluate_and_keep_best(self) -> dict[str, Any] | None:
         """Rank 0 evaluates; every rank gets the figures (plateau schedulers and ``best`` stay in step)."""
@@ -344,9 +332,7 @@ class Trainer:
                 "step %d: PSNR %.2f SSIM %.3f dE %.2f (gray dE %.2f, mean-colour dE %.2f)",
                 self.step, m["psnr"], m["ssim"], m["delta_e2000"], result["gray"]["delta_e2000"], result["mean_color"]["delta_e2000"],
             )
-            on_evaluation = getattr(self.model, "on_evaluation", None)
-            if on_evaluation is not None:
-                on_evaluation(m["delta_e2000"])
+            self.model.on_evaluation(m["delta_e2000"])
             if m["delta_e2000"] < self.best:
                 self.best = m["delta_e2000"]
                 self.best_eval = result
@@ -357,7 +343,7 @@ class Trainer:
     def _warn_if_discriminator_wins(self, losses: dict[str, float]) -> None:
         if self.cfg.loss.gan_mode not in ("vanilla", "lsgan"):
             return  # critic scores (WGAN-GP, hinge) are not probabilities: the thresholds mean nothing
-        balance = adversarial_balance(losses)
+        balance = self.model.adversarial_balance(losses)
         if balance is None:
             return
         d, g = balance
@@ -370,24 +356,6 @@ class Trainer:
             )
 
 
-def check_performance_support(cfg: TrainConfig, model_cls: type, world: int) -> None:
-    """Refuse AMP, torch.compile or several torchrun processes for a model that would silently ignore them.
-
-    Models that route their passes through ``geocolor.train.precision`` say so with
-    ``performance_options = True`` (pix2pix, cyclegan).
-    """
-    if getattr(model_cls, "performance_options", False):
-        return
-    asked = [what for what, on in (
-        ("several torchrun processes", world > 1),
-        (f"performance.amp: {cfg.performance.amp}", cfg.performance.amp != "off"),
-        ("performance.compile", cfg.performance.compile),
-    ) if on]
-    if asked:
-        supported = ", ".join(sorted(n for n, c in MODELS.items() if getattr(c, "performance_options", False)))
-        raise ConfigError(f"model {cfg.model.model} does not support {' or '.join(asked)} yet ({supported} do)")
-
-
 def progress_line(step: int, total: int, losses: dict[str, float], seconds: float, steps: int, batch: int) -> str:
     """``step 1200/9000  g_l1 4.21 ...  9.8 img/s  ETA 1h 03m`` from the pace of the last ``steps`` steps."""
     rate = steps / seconds if seconds > 0 else 0.0
@@ -397,33 +365,15 @@ def progress_line(step: int, total: int, losses: dict[str, float], seconds: floa
     return f"step {step}/{total}  {figures}  {rate * batch:.1f} img/s  ETA {eta_text}"
 
 
-def adversarial_balance(losses: dict[str, float]) -> tuple[float, float] | None:
-    """(discriminator loss, generator adversarial loss) of a step; for CycleGAN the pair whose D is lower.
-
-    CycleGAN's ``D_A`` judges ``G_A``'s fakes (``d_a`` with ``g_gan_a``), ``D_B`` those of ``G_B``;
-    BicycleGAN's two discriminators judge the encoded-z (``vae``) and random-z (``lr``) fakes.
-    """
-    if "d_real" in losses:
-        return 0.5 * (losses["d_real"] + losses["d_fake"]), losses["g_gan"]
-    if "d_a" in losses:
-        side = "a" if losses["d_a"] <= losses["d_b"] else "b"
-        return losses[f"d_{side}"], losses[f"g_gan_{side}"]
-    if "d_vae" in losses:
-        side = "vae" if losses["d_vae"] <= losses["d_lr"] else "lr"
-        return losses[f"d_{side}"], losses[f"g_gan_{side}"]
-    return None
-
-
 def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, overwrite: bool = False) -> Path:
     """Train a model from a config; return the run folder (holds best.pt and last.pt).
 
     ``cfg.export`` (if set) receives a copy of best.pt; an existing file there is replaced only with
     ``overwrite``.
     """
-    make = getattr(MODELS[cfg.model.model], "make_trainer", Trainer)  # a model may bring its own trainer (inpaint)
-    trainer = make(cfg, resume=resume, show_progress=show_progress, overwrite=overwrite)
+    trainer = MODELS[cfg.model.model].make_trainer(cfg, resume=resume, show_progress=show_progress, overwrite=overwrite)
     try:
         return trainer.run()
     finally:
-        if getattr(trainer, "_owns_group", False):
+        if trainer._owns_group:
             distributed.shutdown()

@@ -35,8 +35,9 @@ def warm_start(generator: nn.Module, path: str, task: str = "colorize") -> str:
     weights = {k: v.float() for k, v in payload["state_dict"].items()}
     target, part = generator, "generator"
     own = generator.state_dict()
-    if not any(k in own for k in weights) and isinstance(getattr(generator, "unet", None), nn.Module):
-        target, part = generator.unet, "U-Net of the style generator"
+    unet = getattr(generator, "unet", None)
+    if not any(k in own for k in weights) and isinstance(unet, nn.Module):
+        target, part = unet, "U-Net of the style generator"
     try:
         target.load_state_dict(_same_dtypes(weights, target.state_dict()), strict=True)
     except RuntimeError as e:

@@ -1,6 +1,6 @@
 """Processing algorithms "Colorize raster", "Fill nodata holes (inpaint)" and "Harvest WMTS tiles": parameters -> engine call -> outputs.
 
-Both run the engine chosen by ``engine.find_engine`` (in-process or a geocolor Python as a subprocess)
+Each runs the engine chosen by ``engine.find_engine`` (in-process or a geocolor Python as a subprocess)
 with Processing's feedback as progress and cancel; an engine error becomes a ``QgsProcessingException``.
 """
 
@@ -81,11 +81,9 @@ class _GeocolorAlgorithm(QgsProcessingAlgorithm):
 
     def _run(self, function: Any, params: Any, parameters: dict[str, Any], context: QgsProcessingContext,
              feedback: QgsProcessingFeedback) -> str:
-        from .plugin import engine_from_settings
-
         python = self.parameterAsString(parameters, self.PYTHON, context).strip() or None
         try:
-            engine = engine_from_settings(python)
+            engine = settings.engine_from_settings(python)
             feedback.pushInfo(f"geocolor engine: {engine.describe()}")
             return str(function(engine, params, lambda f: feedback.setProgress(100.0 * f), feedback.isCanceled))
         except EngineCancelled:

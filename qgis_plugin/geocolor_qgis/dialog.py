@@ -35,7 +35,7 @@ class ColorizeDialog(QDialog):
         form.addRow("Model", self.model)
         self.device = QComboBox()
         self.device.addItems(settings.DEVICES)
-        self.device.setCurrentText(settings.get("device", "auto"))
+        self.device.setCurrentText(settings.device())
         form.addRow("Device", self.device)
         self.fill_nodata = QCheckBox("Fill nodata holes first (inpaint)")
         form.addRow("", self.fill_nodata)

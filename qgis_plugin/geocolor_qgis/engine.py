@@ -5,13 +5,15 @@ QGIS's Python rarely has torch, so the engine runs either **in-process** (``impo
 running ``python -m geocolor.qgis_runner`` (see that module for the line protocol). ``find_engine``
 picks one: a configured Python (plugin settings or ``$GEOCOLOR_PYTHON``) first, then in-process, then
 a ``.venv`` next to the plugin's repository, then the Python behind a ``geocolor`` command on PATH.
-``run_colorize`` runs a :class:`ColorizeParams` (``run_inpaint`` an :class:`InpaintParams`) with progress and
-cancel callbacks either way.
+``run_colorize`` runs a :class:`ColorizeParams` (``run_inpaint`` an :class:`InpaintParams`, ``run_harvest`` a
+:class:`HarvestParams`) with progress and cancel callbacks either way: each parameter object is one JSON request
+(``to_json``), which ``geocolor.qgis_runner.execute`` checks and runs, in this Python or in the runner's.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import queue
 import shutil
@@ -19,11 +21,16 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any, ClassVar
 
 Progress = Callable[[float], None]
 IsCancelled = Callable[[], bool]
+
+# Where the model may run: the same list as ``geocolor.commands.options.DEVICES`` (the CLI's --device),
+# repeated here because QGIS's Python may not have geocolor; a test keeps the two equal.
+DEVICES = ("auto", "cpu", "cuda")
 
 INPROCESS = "in-process"
 SUBPROCESS = "subprocess"
@@ -42,9 +49,37 @@ class EngineCancelled(EngineError):
     """The user cancelled; nothing was written."""
 
 
+class _Params:
+    """Shared by the parameter objects: each is one request to ``geocolor.qgis_runner`` (see that module).
+
+    ``request()`` is ``{"command": ..., "options": {...}}``: the fields by name, the file paths among them
+    made absolute (the runner's working directory differs). The runner checks the option names and types
+    against the library's own option dataclasses, so nothing here repeats them.
+    """
+
+    command: ClassVar[str]
+    paths: ClassVar[tuple[str, ...]] = ()  # fields holding a file or folder path
+
+    def options(self) -> dict[str, Any]:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+        for name in self.paths:
+            values[name] = os.path.abspath(values[name]) if values[name] else None
+        return values
+
+    def request(self) -> dict[str, Any]:
+        return {"command": self.command, "options": self.options()}
+
+    def to_json(self) -> str:
+        """The request as JSON text; ASCII only (``\\u`` escapes), so no console or pipe encoding can mangle a path."""
+        return json.dumps(self.request(), ensure_ascii=True)
+
+
 @dataclass(frozen=True)
-class ColorizeParams:
+class ColorizeParams(_Params):
     """One colorize run, as the dialog or a Processing algorithm fills it in."""
+
+    command: ClassVar[str] = "colorize"
+    paths: ClassVar[tuple[str, ...]] = ("src", "dst", "model", "inpaint_model")
 
     src: str
     dst: str
@@ -56,22 +91,8 @@ class ColorizeParams:
     style: str | None = None  # a colour reference raster or a named style of the model
     dodge: float = 0.0  # > 0: even out slow exposure changes over this radius (pixels) before the model sees the input
 
-    def runner_args(self) -> list[str]:
-        """The ``geocolor.qgis_runner colorize`` arguments for these parameters."""
-        args = ["colorize", os.path.abspath(self.src), os.path.abspath(self.dst), "--device", self.device]
-        if self.model:
-            args += ["--model", os.path.abspath(self.model)]
-        if self.overwrite:
-            args.append("--overwrite")
-        if self.fill_nodata:
-            args.append("--fill-nodata")
-        if self.inpaint_model:
-            args += ["--inpaint-model", os.path.abspath(self.inpaint_model)]
-        if self.style:
-            args += ["--style", _style_arg(self.style)]
-        if self.dodge > 0:
-            args += ["--dodge", f"{self.dodge:g}"]
-        return args
+    def options(self) -> dict[str, Any]:
+        return {**super().options(), "style": _style_arg(self.style) if self.style else None, "dodge": float(self.dodge)}
 
 
 def _style_arg(style: str) -> str:
@@ -80,8 +101,11 @@ def _style_arg(style: str) -> str:
 
 
 @dataclass(frozen=True)
-class InpaintParams:
+class InpaintParams(_Params):
     """One inpaint run: fill ``src``'s nodata holes (or ``mask``'s non-zero pixels) into ``dst``."""
+
+    command: ClassVar[str] = "inpaint"
+    paths: ClassVar[tuple[str, ...]] = ("src", "dst", "mask", "model")
 
     src: str
     dst: str
@@ -91,22 +115,13 @@ class InpaintParams:
     overwrite: bool = False
     method: str = "auto"  # auto (per-hole self-check), network or biharmonic
 
-    def runner_args(self) -> list[str]:
-        """The ``geocolor.qgis_runner inpaint`` arguments for these parameters."""
-        args = ["inpaint", os.path.abspath(self.src), os.path.abspath(self.dst), "--device", self.device,
-                f"--method={self.method}"]
-        if self.mask:
-            args += ["--mask", os.path.abspath(self.mask)]
-        if self.model:
-            args += ["--model", os.path.abspath(self.model)]
-        if self.overwrite:
-            args.append("--overwrite")
-        return args
-
 
 @dataclass(frozen=True)
-class HarvestParams:
+class HarvestParams(_Params):
     """One WMTS harvest: capabilities URL, layer, bbox (x first) in ``bbox_crs``, zoom, output folder."""
+
+    command: ClassVar[str] = "harvest"
+    paths: ClassVar[tuple[str, ...]] = ("out",)
 
     url: str
     layer: str
@@ -117,16 +132,8 @@ class HarvestParams:
     tms: str | None = None
     overwrite: bool = False
 
-    def runner_args(self) -> list[str]:
-        """The ``geocolor.qgis_runner harvest`` arguments for these parameters."""
-        bbox = ",".join(repr(float(v)) for v in self.bbox)  # one "--bbox=..." word: a leading "-" is not an option
-        args = ["harvest", "--url", self.url, "--layer", self.layer, f"--bbox={bbox}",
-                "--bbox-crs", self.bbox_crs, "--zoom", self.zoom, "--out", os.path.abspath(self.out)]
-        if self.tms:
-            args += ["--tms", self.tms]
-        if self.overwrite:
-            args.append("--overwrite")
-        return args
+    def options(self) -> dict[str, Any]:
+        return {**super().options(), "bbox": [float(v) for v in self.bbox]}
 
 
 @dataclass(frozen=True)
@@ -225,17 +232,22 @@ def run_runner(
     progress: Progress | None = None,
     is_cancelled: IsCancelled | None = None,
     *,
+    stdin: str | None = None,
     poll: float = 0.1,
     popen: Callable[..., subprocess.Popen[str]] = subprocess.Popen,
 ) -> str:
-    """Run ``python -m geocolor.qgis_runner ARGS``; return the DONE/OK value. Terminate it on cancel."""
+    """Run ``python -m geocolor.qgis_runner ARGS`` (``stdin`` written to it); return the DONE/OK value. Terminate it on cancel."""
     argv = [python, "-m", "geocolor.qgis_runner", *args]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
     try:
         # a neutral working directory: ``-m`` puts it on sys.path, and QGIS's own one is arbitrary
-        proc = popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tempfile.gettempdir())
+        proc = popen(argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL, stdout=subprocess.PIPE,
+                     stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace", env=env,
+                     cwd=tempfile.gettempdir())
     except OSError as e:
         raise EngineError(f"cannot start the geocolor Python {python!r}: {e.strerror or e}") from None
+    if stdin is not None:
+        _send(proc, stdin)
     lines: queue.Queue[str | None] = queue.Queue()
     errors: list[str] = []
     threading.Thread(target=_pump, args=(proc.stdout, lines.put), daemon=True).start()
@@ -269,11 +281,29 @@ def run_runner(
     if error:
         raise EngineError(error)
     if code != 0 or result is None:
-        tail = [e.strip() for e in errors if e.strip()]
-        if tail and "No module named" in tail[-1] and "geocolor" in tail[-1]:
-            raise EngineError(f"{python} has no geocolor installed; " + SETUP_HINT.split(": ", 1)[1])
-        raise EngineError(f"the geocolor engine stopped (exit code {code}): {tail[-1] if tail else 'no message'}")
+        raise EngineError(_failure(python, code, [e.strip() for e in errors if e.strip()]))
     return result
+
+
+def _send(proc: subprocess.Popen[str], text: str) -> None:
+    """Write the request to the runner's stdin and close it; a runner that died at start is reported by its exit."""
+    if proc.stdin is None:
+        return
+    try:
+        proc.stdin.write(text)
+        proc.stdin.close()
+    except OSError:
+        pass
+
+
+def _failure(python: str, code: int, stderr: list[str]) -> str:
+    """The one-line message for a runner that stopped without an ERROR line, from its stderr's last line."""
+    last = stderr[-1] if stderr else ""
+    if "No module named" in last and "geocolor" in last:
+        return f"{python} has no geocolor installed; " + SETUP_HINT.split(": ", 1)[1]
+    if "invalid choice: 'run'" in last:
+        return f"the geocolor of {python} is older than this plugin; update it (git pull, then pip install -e .)"
+    return f"the geocolor engine stopped (exit code {code}): {last or 'no message'}"
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
@@ -293,43 +323,37 @@ def _close(proc: subprocess.Popen[str]) -> None:
             stream.close()
 
 
-def run_colorize(engine: Engine, params: ColorizeParams, progress: Progress | None = None,
-                 is_cancelled: IsCancelled | None = None) -> str:
-    """Colorize with ``engine``; return the output path. Raise EngineError / EngineCancelled."""
+def run_params(engine: Engine, params: _Params, progress: Progress | None = None,
+               is_cancelled: IsCancelled | None = None) -> str:
+    """Run one parameter object's request with ``engine``; return the result's path. Raise EngineError / EngineCancelled.
+
+    A subprocess engine gets the request as JSON on its stdin (``qgis_runner run -``): unlike a command-line
+    argument, stdin passes no shell, batch-file wrapper or Windows command-line quoting, and has no length limit.
+    """
     if engine.mode == SUBPROCESS:
-        return run_runner(str(engine.python), params.runner_args(), progress, is_cancelled)
-    from geocolor.mosaic import colorize
-
-    return _inprocess(lambda: colorize(
-        params.src, params.dst, model=params.model, device=params.device, overwrite=params.overwrite,
-        fill_nodata=params.fill_nodata, inpaint_model=params.inpaint_model, style=params.style or None,
-        dodge=params.dodge, show_progress=False, progress=progress, is_cancelled=is_cancelled))
-
-
-def _inprocess(call: Callable[[], object]) -> str:
-    """The path of ``call()``'s result (a library run in this Python); its errors as EngineError / EngineCancelled."""
+        return run_runner(str(engine.python), ["run", "-"], progress, is_cancelled, stdin=params.to_json())
     from geocolor.errors import GeocolorError
     from geocolor.mosaic.engine import Cancelled
+    from geocolor.qgis_runner import execute
 
     try:
-        result = call()
+        return execute(json.loads(params.to_json()), progress, is_cancelled)
     except Cancelled:
         raise EngineCancelled("cancelled") from None
     except GeocolorError as e:
         raise EngineError(" ".join(str(e).split())) from None
-    return str(result.path)  # type: ignore[attr-defined]
+
+
+def run_colorize(engine: Engine, params: ColorizeParams, progress: Progress | None = None,
+                 is_cancelled: IsCancelled | None = None) -> str:
+    """Colorize with ``engine``; return the output path. Raise EngineError / EngineCancelled."""
+    return run_params(engine, params, progress, is_cancelled)
 
 
 def run_inpaint(engine: Engine, params: InpaintParams, progress: Progress | None = None,
                 is_cancelled: IsCancelled | None = None) -> str:
     """Inpaint with ``engine``; return the output path. Raise EngineError / EngineCancelled."""
-    if engine.mode == SUBPROCESS:
-        return run_runner(str(engine.python), params.runner_args(), progress, is_cancelled)
-    from geocolor.inpaint import inpaint
-
-    return _inprocess(lambda: inpaint(params.src, params.dst, mask=params.mask, model=params.model, device=params.device,
-                                      overwrite=params.overwrite, show_progress=False, progress=progress,
-                                      is_cancelled=is_cancelled))
+    return run_params(engine, params, progress, is_cancelled)
 
 
 def default_output(src: str, exists: Callable[[str], bool] = os.path.exists) -> str:
@@ -344,20 +368,4 @@ def default_output(src: str, exists: Callable[[str], bool] = os.path.exists) -> 
 def run_harvest(engine: Engine, params: HarvestParams, progress: Progress | None = None,
                 is_cancelled: IsCancelled | None = None) -> str:
     """Harvest with ``engine``; return the VRT (or folder) path. Raise EngineError / EngineCancelled."""
-    if engine.mode == SUBPROCESS:
-        return run_runner(str(engine.python), params.runner_args(), progress, is_cancelled)
-    from geocolor.aoi import aoi_from_bbox
-    from geocolor.errors import GeocolorError
-    from geocolor.harvest import HarvestConfig, harvest
-
-    try:
-        config = HarvestConfig(out=params.out, aoi=aoi_from_bbox(list(params.bbox), params.bbox_crs), zoom=params.zoom,
-                               url=params.url, layer=params.layer, tms=params.tms, overwrite=params.overwrite)
-        result = harvest(config, progress=progress, is_cancelled=is_cancelled)
-    except GeocolorError as e:
-        raise EngineError(" ".join(str(e).split())) from None
-    if result.cancelled:
-        raise EngineCancelled("cancelled")
-    if result.failed:
-        raise EngineError(f"{result.summary()}; run it again to fetch the failed tiles")
-    return str(result.vrt or result.out)
+    return run_params(engine, params, progress, is_cancelled)

@@ -1,6 +1,6 @@
 """The plugin object QGIS holds: the "Colorize layer" action (toolbar + Raster menu) and the Processing provider.
 
-Flow (STYLE.md): the action reads the active layer, the dialog (or, with ``GEOCOLOR_QGIS_NO_DIALOG=1``,
+Flow: the action reads the active layer, the dialog (or, with ``GEOCOLOR_QGIS_NO_DIALOG=1``,
 the remembered defaults) gives a ``ColorizeParams``, a ``ColorizeTask`` runs it in QGIS's task manager,
 and ``_task_finished`` (main thread) adds the colour layer above the input or shows a message-bar line.
 """
@@ -17,7 +17,7 @@ from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction, QDialog
 
 from . import settings
-from .engine import ColorizeParams, Engine, EngineError, default_output, find_engine
+from .engine import ColorizeParams, EngineError, default_output
 from .layers import LayerExportError, readable_path
 from .task import ColorizeTask
 
@@ -25,11 +25,6 @@ PLUGIN_DIR = Path(__file__).resolve().parent
 MENU = "&geocolor"
 ACTION_TEXT = "Colorize layer"
 TITLE = "geocolor"
-
-
-def engine_from_settings(python: str | None = None) -> Engine:
-    """The engine for a run: ``python`` if given, else the remembered one, else auto-detected."""
-    return find_engine(python if python is not None else settings.get("python") or None, PLUGIN_DIR)
 
 
 class GeocolorPlugin:
@@ -83,7 +78,7 @@ class GeocolorPlugin:
         safe_name = re.sub(r"[^\w.-]+", "_", layer.name()).strip("._") or "layer"
         dst = default_output(os.path.join(os.path.dirname(src), safe_name) if temporary else src)
         if os.environ.get("GEOCOLOR_QGIS_NO_DIALOG") == "1":
-            params = ColorizeParams(src, dst, settings.get("model") or None, settings.get("device", "auto"))
+            params = ColorizeParams(src, dst, settings.get("model") or None, settings.device())
             python = None
         else:
             from .dialog import ColorizeDialog
@@ -101,7 +96,7 @@ class GeocolorPlugin:
               temporary_input: bool = False) -> ColorizeTask | None:
         """Start a colorize task for ``params`` (the action and tests come through here)."""
         try:
-            engine = engine_from_settings(python)
+            engine = settings.engine_from_settings(python)
         except EngineError as e:
             self._message(str(e), Qgis.Critical)
             return None

@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from geocolor.cli import cli
-from geocolor.metrics.evaluate import BASELINES, evaluate, model_names, write_json_atomic
+from geocolor.files import write_json_atomic
+from geocolor.metrics.evaluate import BASELINES, evaluate, model_names
 from geocolor.metrics.inputs import load_dataset
 from tests.conftest import make_tiny_model, shared, write_tif
 

@@ -51,7 +51,8 @@ def dialog_choice() -> dict[str, Any]:
     dialog.style.setFilePath(CONFIG["mask"])
     params = dialog.choice().params
     return {"default_fill_nodata": defaults.fill_nodata, "default_style": defaults.style,
-            "fill_nodata": params.fill_nodata, "style": params.style, "runner_args": params.runner_args()}
+            "fill_nodata": params.fill_nodata, "style": params.style, "request": json.loads(params.to_json()),
+            "devices": [dialog.device.itemText(i) for i in range(dialog.device.count())]}
 
 
 def main() -> dict[str, Any]:
@@ -69,6 +70,8 @@ def main() -> dict[str, Any]:
     inpaint_alg = registry.algorithmById("geocolor:inpaint_raster")
     out["inpaint_name"] = inpaint_alg.displayName() if inpaint_alg else None
     out["inpaint_parameters"] = [p.name() for p in inpaint_alg.parameterDefinitions()] if inpaint_alg else []
+    out["device_options"] = {alg: registry.algorithmById(alg).parameterDefinition("DEVICE").options()
+                             for alg in ("geocolor:colorize_raster", "geocolor:inpaint_raster")}
     colorize_alg = registry.algorithmById("geocolor:colorize_raster")
     out["colorize_advanced"] = {p.name(): p.description() for p in colorize_alg.parameterDefinitions()
                                 if p.flags() & p.FlagAdvanced}

@@ -5,10 +5,16 @@ Runs in the project venv: the subprocess engine here is the real ``geocolor.qgis
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import stat
+import subprocess
 import sys
+from collections.abc import Callable, Sequence
+from dataclasses import fields
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -27,6 +33,7 @@ from geocolor_qgis.engine import (
     find_engine,
     parse_line,
     run_colorize,
+    run_harvest,
     run_inpaint,
 )
 
@@ -82,30 +89,158 @@ def test_parse_line():
     assert parse_line("PROGRESS x") is None
 
 
-def test_params_become_runner_arguments():
-    args = ColorizeParams("/d/in.tif", "/d/out.tif", "/m/m.pt", "cpu", overwrite=True).runner_args()
-    assert args == ["colorize", "/d/in.tif", "/d/out.tif", "--device", "cpu", "--model", "/m/m.pt", "--overwrite"]
-    assert ColorizeParams("in.tif", "out.tif").runner_args()[1] == os.path.abspath("in.tif")  # the runner's cwd differs
-    h = HarvestParams("http://h/caps.xml", "ortho", (1, 2, 3, 4), "EPSG:3857", "15", "/out", tms="WebMercatorQuad")
-    assert "--bbox=1.0,2.0,3.0,4.0" in h.runner_args()
-    assert h.runner_args()[-2:] == ["--tms", "WebMercatorQuad"]
+def test_params_become_json_requests_with_absolute_paths():
+    request = json.loads(ColorizeParams("/d/in.tif", "/d/out.tif", "/m/m.pt", "cpu", overwrite=True).to_json())
+    assert request == {"command": "colorize", "options": {
+        "src": "/d/in.tif", "dst": "/d/out.tif", "model": "/m/m.pt", "device": "cpu", "overwrite": True,
+        "fill_nodata": False, "inpaint_model": None, "style": None, "dodge": 0.0}}
+    options = ColorizeParams("in.tif", "out.tif").request()["options"]
+    assert (options["src"], options["dst"]) == (os.path.abspath("in.tif"), os.path.abspath("out.tif"))  # the runner's cwd differs
+    h = HarvestParams("http://h/caps.xml", "ortho", (1, 2, 3, 4), "EPSG:3857", "15", "out", tms="WebMercatorQuad")
+    assert json.loads(h.to_json()) == {"command": "harvest", "options": {
+        "url": "http://h/caps.xml", "layer": "ortho", "bbox": [1.0, 2.0, 3.0, 4.0], "bbox_crs": "EPSG:3857", "zoom": "15",
+        "out": os.path.abspath("out"), "tms": "WebMercatorQuad", "overwrite": False}}
+    assert ColorizeParams("/d/é.tif", "/d/o.tif").to_json().isascii()  # any console or pipe encoding passes it intact
 
 
-def test_inpaint_fill_nodata_and_style_params_become_runner_arguments(tmp_path):
-    args = InpaintParams("/d/in.tif", "/d/out.tif", "/d/mask.tif", "/m/i.pt", "cpu", overwrite=True).runner_args()
-    assert args == ["inpaint", "/d/in.tif", "/d/out.tif", "--device", "cpu", "--mask", "/d/mask.tif", "--model", "/m/i.pt",
-                    "--overwrite"]
-    assert InpaintParams("in.tif", "out.tif").runner_args() == ["inpaint", os.path.abspath("in.tif"),
-                                                                os.path.abspath("out.tif"), "--device", "auto"]
-    c = ColorizeParams("/d/in.tif", "/d/out.tif", fill_nodata=True, inpaint_model="/m/i.pt", style="summer").runner_args()
-    assert c[-5:] == ["--fill-nodata", "--inpaint-model", "/m/i.pt", "--style", "summer"]  # a name stays a name
-    assert ColorizeParams("/d/in.tif", "/d/out.tif", dodge=40.0).runner_args()[-2:] == ["--dodge", "40"]
-    assert "--dodge" not in ColorizeParams("/d/in.tif", "/d/out.tif").runner_args()
+def test_inpaint_fill_nodata_and_style_params_become_json_requests(tmp_path):
+    request = InpaintParams("/d/in.tif", "/d/out.tif", "/d/mask.tif", "/m/i.pt", "cpu", overwrite=True, method="biharmonic").request()
+    assert request == {"command": "inpaint", "options": {"src": "/d/in.tif", "dst": "/d/out.tif", "mask": "/d/mask.tif",
+                                                         "model": "/m/i.pt", "device": "cpu", "overwrite": True,
+                                                         "method": "biharmonic"}}
+    assert InpaintParams("in.tif", "out.tif").options() == {"src": os.path.abspath("in.tif"), "dst": os.path.abspath("out.tif"),
+                                                            "mask": None, "model": None, "device": "auto", "overwrite": False,
+                                                            "method": "auto"}
+    c = ColorizeParams("/d/in.tif", "/d/out.tif", fill_nodata=True, inpaint_model="/m/i.pt", style="summer", dodge=40).options()
+    assert (c["fill_nodata"], c["inpaint_model"], c["style"], c["dodge"]) == (True, "/m/i.pt", "summer", 40.0)  # a name stays a name
     ref = tmp_path / "ref.tif"
     ref.touch()
     relative = os.path.relpath(ref)
-    assert ColorizeParams("a.tif", "b.tif", style=relative).runner_args()[-2:] == ["--style", str(ref)]  # a file: absolute
-    assert "--fill-nodata" not in ColorizeParams("a.tif", "b.tif").runner_args()
+    assert ColorizeParams("a.tif", "b.tif", style=relative).options()["style"] == str(ref)  # a file: absolute
+    assert ColorizeParams("a.tif", "b.tif", style="").options()["style"] is None
+
+
+def _recording(calls: list[tuple[tuple, dict]], result: object) -> Callable[..., object]:
+    def api(*args: object, **kwargs: object) -> object:
+        calls.append((args, kwargs))
+        return result
+
+    return api
+
+
+@pytest.mark.parametrize("mode", [SUBPROCESS, INPROCESS])
+def test_colorize_and_inpaint_params_reach_the_api_as_its_own_options(monkeypatch, mode):
+    """Params -> JSON -> ``colorize`` / ``inpaint`` keyword options, every name a field of the API's options dataclass."""
+    import geocolor.inpaint
+    import geocolor.mosaic
+    from geocolor.inpaint.engine import InpaintOptions
+    from geocolor.mosaic.engine import MosaicOptions
+
+    calls: list[tuple[tuple, dict]] = []
+    monkeypatch.setattr(geocolor.mosaic, "colorize", _recording(calls, SimpleNamespace(path=Path("/d/out.tif"))))
+    monkeypatch.setattr(geocolor.inpaint, "inpaint", _recording(calls, SimpleNamespace(path=Path("/d/filled.tif"))))
+    monkeypatch.setattr(engine, "run_runner", _runner_in_this_process)  # the subprocess path, minus the process
+    run_engine = Engine(mode, sys.executable if mode == SUBPROCESS else None)
+    params = ColorizeParams("/d/in.tif", "/d/out.tif", "/m/m.pt", "cpu", overwrite=True, fill_nodata=True,
+                            inpaint_model="/m/i.pt", style="summer", dodge=12.5)
+    assert run_colorize(run_engine, params) == "/d/out.tif"
+    params = InpaintParams("/d/in.tif", "/d/filled.tif", "/d/mask.tif", "/m/i.pt", "cpu", overwrite=True, method="biharmonic")
+    assert run_inpaint(run_engine, params) == "/d/filled.tif"
+    (colorize_args, colorize_kwargs), (inpaint_args, inpaint_kwargs) = calls
+    assert colorize_args == ("/d/in.tif", "/d/out.tif")
+    assert {k: v for k, v in colorize_kwargs.items() if k not in ("progress", "is_cancelled")} == {"model": "/m/m.pt", "device": "cpu", "overwrite": True, "fill_nodata": True,
+                               "inpaint_model": "/m/i.pt", "style": "summer", "dodge": 12.5, "show_progress": False}
+    assert set(colorize_kwargs) - {"progress", "is_cancelled"} <= {f.name for f in fields(MosaicOptions)}
+    assert inpaint_args == ("/d/in.tif", "/d/filled.tif")
+    assert {k: v for k, v in inpaint_kwargs.items() if k not in ("progress", "is_cancelled")} == {
+        "mask": "/d/mask.tif", "model": "/m/i.pt", "device": "cpu", "overwrite": True, "method": "biharmonic",
+        "show_progress": False}
+    assert set(inpaint_kwargs) - {"progress", "is_cancelled"} <= {f.name for f in fields(InpaintOptions)}
+
+
+@pytest.mark.parametrize("mode", [SUBPROCESS, INPROCESS])
+def test_harvest_params_reach_the_harvest_config_with_a_western_bbox_intact(monkeypatch, tmp_path, mode):
+    """A bbox starting with a negative number (all of the Americas in EPSG:4326) reaches ``HarvestConfig`` unchanged."""
+    import geocolor.harvest
+    from geocolor.harvest import HarvestConfig
+
+    configs: list[HarvestConfig] = []
+
+    def fake_harvest(config: HarvestConfig, progress=None, is_cancelled=None) -> object:
+        configs.append(config)
+        return SimpleNamespace(cancelled=False, failed=0, vrt=config.out / "tiles.vrt", out=config.out)
+
+    monkeypatch.setattr(geocolor.harvest, "harvest", fake_harvest)
+    monkeypatch.setattr(engine, "run_runner", _runner_in_this_process)
+    run_engine = Engine(mode, sys.executable if mode == SUBPROCESS else None)
+    params = HarvestParams("http://h/caps.xml", "ortho", (-99.16, 47.0, -99.1, 47.05), "EPSG:4326", "15", str(tmp_path / "h"),
+                           tms="WebMercatorQuad", overwrite=True)
+    assert run_harvest(run_engine, params) == str(tmp_path / "h" / "tiles.vrt")
+    [config] = configs
+    assert config.aoi.bounds == pytest.approx((-99.16, 47.0, -99.1, 47.05)) and config.aoi.crs.to_epsg() == 4326
+    assert (config.url, config.layer, config.zoom, config.out, config.tms, config.overwrite) == (
+        "http://h/caps.xml", "ortho", "15", tmp_path / "h", "WebMercatorQuad", True)
+
+
+def _runner_in_this_process(python: str, args: Sequence[str], progress=None, is_cancelled=None, *, stdin: str | None = None) -> str:
+    """``run_runner``'s contract (the DONE value, or EngineError with the ERROR line) from ``qgis_runner.main`` in this process."""
+    from geocolor.qgis_runner import main
+
+    assert list(args) == ["run", "-"] and stdin is not None
+    out = io.StringIO()
+    main(args, out, io.StringIO(stdin))
+    kind, value = parse_line(out.getvalue().splitlines()[-1]) or ("", "")
+    if kind != "done":
+        raise EngineError(str(value))
+    return str(value)
+
+
+def test_a_request_the_runner_refuses_is_the_engine_error(tmp_path):
+    params = InpaintParams(str(tmp_path / "in.tif"), str(tmp_path / "out.tif"), device="tpu")
+    with pytest.raises(EngineError) as info:
+        run_inpaint(Engine(INPROCESS), params)
+    assert str(info.value) == "inpaint: device 'tpu' is not one of auto, cpu, cuda"
+
+
+def test_the_plugin_offers_exactly_the_devices_the_cli_accepts():
+    import click
+
+    from geocolor.commands.options import DEVICES, device_option
+
+    assert engine.DEVICES == DEVICES
+    command = device_option(click.command()(lambda device: None))
+    [option] = command.params
+    assert tuple(option.type.choices) == DEVICES
+
+
+def test_the_plugin_offers_exactly_the_inpaint_methods_of_the_library():
+    """``algorithms.InpaintRasterAlgorithm.METHODS`` (QGIS-only module, so read from its source) equals the library's."""
+    import ast
+
+    from geocolor.inpaint.selfcheck import METHODS
+
+    tree = ast.parse((Path(engine.__file__).parent / "algorithms.py").read_text())
+    [value] = [node.value for node in ast.walk(tree) if isinstance(node, ast.Assign)
+               and any(isinstance(t, ast.Name) and t.id == "METHODS" for t in node.targets)]
+    assert ast.literal_eval(value) == METHODS
+
+
+def test_engine_module_imports_without_geocolor_torch_or_qgis(tmp_path):
+    """QGIS's Python may have none of them: the plugin's engine module (and a request) must still work."""
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('geocolor', 'torch', 'qgis'):\n"
+        "            raise ImportError('blocked ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        f"sys.path.insert(0, {str(Path(engine.__file__).parents[1])!r})\n"
+        "import geocolor_qgis, geocolor_qgis.engine as e\n"
+        "print(e.DEVICES, e.ColorizeParams('a.tif', 'b.tif').to_json())\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("('auto', 'cpu', 'cuda') {\"command\": \"colorize\"")
 
 
 def test_default_output_never_takes_an_existing_file(tmp_path):
@@ -183,10 +318,12 @@ def test_run_inpaint_fills_the_hole_with_progress_in_both_modes(tmp_path, gray_w
         run_inpaint(run_engine, InpaintParams(str(gray_with_hole), str(tmp_path / "f.tif"), None, str(tiny_inpaint_model)))
 
 
-def test_western_hemisphere_bbox_reaches_the_runner_intact():
-    """A bbox starting with a negative number (all of the Americas in EPSG:4326) is not read as an option."""
-    from geocolor.qgis_runner import _parser
+def test_plugin_modules_import_one_way():
+    """plugin -> provider -> algorithms -> settings / engine: nothing below imports the plugin object's module."""
+    import ast
 
-    h = HarvestParams("http://h/caps.xml", "ortho", (-99.16, 47.0, -99.1, 47.05), "EPSG:4326", "15", "/out")
-    args = _parser().parse_args(h.runner_args())
-    assert args.bbox == "-99.16,47.0,-99.1,47.05" and args.bbox_crs == "EPSG:4326"
+    plugin_dir = Path(engine.__file__).parent
+    for name in ("algorithms", "provider", "settings", "engine", "task", "dialog", "layers"):
+        tree = ast.parse((plugin_dir / f"{name}.py").read_text())
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level}
+        assert "plugin" not in imported, name

@@ -66,7 +66,7 @@ def test_provider_has_the_inpaint_algorithm_and_colorize_has_the_advanced_option
     assert qgis_inpaint["started"]
     assert qgis_inpaint["algorithms"] == ["geocolor:colorize_raster", "geocolor:harvest_wmts", "geocolor:inpaint_raster"]
     assert qgis_inpaint["inpaint_name"] == "Fill nodata holes (inpaint)"
-    assert qgis_inpaint["inpaint_parameters"] == ["INPUT", "MASK", "MODEL", "DEVICE", "PYTHON", "OUTPUT"]
+    assert qgis_inpaint["inpaint_parameters"] == ["INPUT", "MASK", "MODEL", "DEVICE", "METHOD", "PYTHON", "OUTPUT"]
     advanced = qgis_inpaint["colorize_advanced"]
     assert advanced["FILL_NODATA"] == "Fill nodata holes first"
     assert advanced["STYLE"] == "Style reference raster or style name" and "PYTHON" in advanced
@@ -130,4 +130,13 @@ def test_dialog_has_fill_nodata_and_style_and_passes_them_on(qgis_inpaint):
     dialog = qgis_inpaint["dialog"]
     assert dialog["default_fill_nodata"] is False and dialog["default_style"] is None
     assert dialog["fill_nodata"] is True and dialog["style"] == str(qgis_inpaint["mask"])
-    assert "--fill-nodata" in dialog["runner_args"] and dialog["runner_args"][-2:] == ["--style", str(qgis_inpaint["mask"])]
+    assert dialog["request"]["command"] == "colorize"
+    options = dialog["request"]["options"]
+    assert options["fill_nodata"] is True and options["style"] == str(qgis_inpaint["mask"])
+
+
+def test_dialog_and_algorithms_offer_the_cli_devices(qgis_inpaint):
+    from geocolor.commands.options import DEVICES
+
+    assert qgis_inpaint["dialog"]["devices"] == list(DEVICES)
+    assert qgis_inpaint["device_options"] == {"geocolor:colorize_raster": list(DEVICES), "geocolor:inpaint_raster": list(DEVICES)}

@@ -23,11 +23,11 @@ from tests.train.test_zoo_training import assert_mosaic_keeps_lightness, fixed_b
 CPU = torch.device("cpu")
 
 
-def bicycle_cfg(z_position: str = "input", model=None, loss=None, batch_size: int = 2):
+def bicycle_cfg(z_position: str = "input", model=None, options=None, batch_size: int = 2, loss=None):
     return config_from_dict({
         "data": {"tile": 128, "batch_size": batch_size, "sources": [{"path": "unused.tif"}]},
-        "model": {"model": "bicyclegan", "generator": "unet_128", "ngf": 4, "ndf": 4, "nz": 4, "norm": "instance",
-                  "dropout": False, "z_position": z_position, **(model or {})},
+        "model": {"model": "bicyclegan", "generator": "unet_128", "ngf": 4, "ndf": 4, "norm": "instance",
+                  "dropout": False, **(model or {}), "options": {"nz": 4, "z_position": z_position, **(options or {})}},
         "loss": {"gan_mode": "lsgan", "lambda_l1": 10, **(loss or {})},
         "optim": {"policy": "constant", "lr": 2e-3},
     })
@@ -45,16 +45,16 @@ def test_config_refuses_what_bicyclegan_cannot_train():
         bicycle_cfg(model={"generator": "resnet_9blocks"})
     with pytest.raises(ConfigError, match="batch_size >= 2"):
         bicycle_cfg(batch_size=1)
-    with pytest.raises(ConfigError, match="unknown model.z_position 'end'"):
+    with pytest.raises(ConfigError, match="unknown model.options.z_position 'end'"):
         bicycle_cfg("end")
-    with pytest.raises(ConfigError, match="unknown model.encoder"):
-        bicycle_cfg(model={"encoder": "vgg"})
+    with pytest.raises(ConfigError, match="unknown model.options.encoder"):
+        bicycle_cfg(options={"encoder": "vgg"})
 
 
 @pytest.mark.parametrize("z_position", ["input", "all", "middle"])
 def test_every_z_position_trains(z_position):
     torch.manual_seed(0)
-    model = BicycleGAN(bicycle_cfg(z_position, model={"encoder": "conv" if z_position == "all" else "resnet"}), CPU)
+    model = BicycleGAN(bicycle_cfg(z_position, options={"encoder": "conv" if z_position == "all" else "resnet"}), CPU)
     inp, target = fixed_batch()
     before = [p.detach().clone() for p in model.G.parameters()]
     losses = model.train_step(inp, target)
@@ -76,7 +76,7 @@ def test_latent_regression_trains_g_but_not_e():
     after = {}
     for lambda_z in (0.5, 0.0):
         torch.manual_seed(0)
-        model = BicycleGAN(bicycle_cfg(loss={"lambda_z": lambda_z}), CPU)
+        model = BicycleGAN(bicycle_cfg(options={"lambda_z": lambda_z}), CPU)
         losses = model.train_step(inp, target)
         after[lambda_z] = (losses, [p.detach() for p in model.E.parameters()], [p.detach() for p in model.G.parameters()])
     (with_z, e_with, g_with), (without, e_without, g_without) = after[0.5], after[0.0]
@@ -96,7 +96,7 @@ def test_bicyclegan_overfits_one_batch():
 def test_bicyclegan_run_exports_a_model_mosaic_uses_and_resumes_exactly(tmp_path, gray_uint8_twd97):
     path = tiny_config(tmp_path)
     tree = yaml.safe_load(path.read_text())
-    tree["model"].update({"model": "bicyclegan", "norm": "instance", "nz": 4, "z_position": "middle", "dropout": False})
+    tree["model"].update({"model": "bicyclegan", "norm": "instance", "dropout": False, "options": {"nz": 4, "z_position": "middle"}})
     tree["loss"] = {"gan_mode": "lsgan", "lambda_l1": 10}
     path.write_text(yaml.safe_dump(tree))
     run = train(load_config(path, ["steps=2"]), show_progress=False)
@@ -119,9 +119,7 @@ def test_bicyclegan_run_exports_a_model_mosaic_uses_and_resumes_exactly(tmp_path
 def test_bicyclegan_losses_are_watched_and_plotted_as_adversarial_pairs():
     """The discriminator-win check and the G-vs-D loss panel know BicycleGAN's two discriminators."""
     from geocolor.train.reports import loss_panels
-    from geocolor.train.trainer import adversarial_balance
-
     losses = {"d_vae": 0.02, "d_lr": 0.6, "g_gan_vae": 5.0, "g_gan_lr": 1.0, "g_l1": 3.0}
-    assert adversarial_balance(losses) == (0.02, 5.0)
+    assert BicycleGAN.adversarial_balance(None, losses) == (0.02, 5.0)  # type: ignore[arg-type]
     panels = loss_panels(["step", "d_vae", "d_lr", "g_gan_vae", "g_gan_lr", "g_l1", "g_kl"])
     assert panels[0] == ("adversarial losses", ["d_vae", "d_lr", "g_gan_vae", "g_gan_lr"])

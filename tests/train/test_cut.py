@@ -31,14 +31,26 @@ def one_thread():
 
 
 def cut_cfg(name: str = "cut", generator: str = "resnet_6blocks", tile: int = 64, model=None, loss=None):
+    """A tiny cut / fastcut config; keys of ``model`` and ``loss`` that are CUT options go to model.options."""
+    import dataclasses
+
+    from geocolor.train.cut import CUTOptions
+
+    own = {f.name for f in dataclasses.fields(CUTOptions)}
+    extra = {**(model or {}), **(loss or {})}
+    options = {"nce_mlp_dim": 32, "num_patches": 64, **{k: v for k, v in extra.items() if k in own}}
     tree = {
         "data": {"tile": tile, "batch_size": 2, "sources": [{"path": "unused.tif"}]},
         "model": {"model": name, "generator": generator, "ngf": 4, "ndf": 4, "norm": "instance", "dropout": False,
-                  "color_space": "rgb", "nce_mlp_dim": 32, **(model or {})},
-        "loss": {"gan_mode": "lsgan", "num_patches": 64, **(loss or {})},
+                  "color_space": "rgb", **{k: v for k, v in (model or {}).items() if k not in own}, "options": options},
+        "loss": {"gan_mode": "lsgan", **{k: v for k, v in (loss or {}).items() if k not in own}},
         "optim": {"policy": "constant", "lr": 2e-3},
     }
     return config_from_dict(tree)
+
+
+def cut_settings_of(cfg):
+    return cut_settings(cfg, CUT.parse_options(cfg))
 
 
 def rgb_batch(size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
@@ -51,12 +63,12 @@ def rgb_batch(size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def test_cut_and_fastcut_defaults_and_config_errors():
-    cut, fast = cut_settings(cut_cfg("cut")), cut_settings(cut_cfg("fastcut", generator="resnet_9blocks"))
+    cut, fast = cut_settings_of(cut_cfg("cut")), cut_settings_of(cut_cfg("fastcut", generator="resnet_9blocks"))
     assert (cut["lambda_nce"], cut["nce_idt"], cut["flip_equivariance"]) == (1.0, True, False)
     assert (fast["lambda_nce"], fast["nce_idt"], fast["flip_equivariance"]) == (10.0, False, True)
     assert fast["nce_layers"] == [0, 4, 8, 12, 16] and cut["nce_layers"] == [0, 4, 8, 12, 15]
-    assert cut_settings(cut_cfg("cut", generator="unet_128", tile=128))["nce_layers"] == [0, 1, 2, 3, 4]
-    assert cut_settings(cut_cfg("fastcut", loss={"nce_idt": True, "lambda_nce": 2}))["nce_idt"] is True
+    assert cut_settings_of(cut_cfg("cut", generator="unet_128", tile=128))["nce_layers"] == [0, 1, 2, 3, 4]
+    assert cut_settings_of(cut_cfg("fastcut", loss={"nce_idt": True, "lambda_nce": 2}))["nce_idt"] is True
     with pytest.raises(ConfigError, match="set model.color_space: rgb"):
         cut_cfg("cut", model={"color_space": "lab"})
     with pytest.raises(ConfigError, match=r"nce_layers \[0, 4, 8, 12, 16\] must be distinct numbers from 0 to 7 for unet_128"):
@@ -109,7 +121,7 @@ def test_patch_nce_falls_on_a_fixed_batch(name):
 def cut_tiny_config(tmp_path, model: str):
     path = tiny_config(tmp_path)
     tree = yaml.safe_load(path.read_text())
-    tree["model"].update({"model": model, "norm": "instance", "color_space": "rgb", "nce_mlp_dim": 32})
+    tree["model"].update({"model": model, "norm": "instance", "color_space": "rgb", "options": {"nce_mlp_dim": 32}})
     tree["loss"] = {"gan_mode": "lsgan", "num_patches": 64}
     path.write_text(yaml.safe_dump(tree))
     return path

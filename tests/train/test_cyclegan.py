@@ -14,23 +14,23 @@ import yaml
 from geocolor.color import rgb_to_lab
 from geocolor.errors import ConfigError
 from geocolor.models import load
-from geocolor.train.config import config_from_dict, identity_weight, load_config
-from geocolor.train.cyclegan import CycleGAN
+from geocolor.train.config import config_from_dict, load_config
+from geocolor.train.cyclegan import CycleGAN, identity_weight
 from geocolor.train.pool import ImagePool
-from geocolor.train.trainer import Trainer, adversarial_balance, train
+from geocolor.train.trainer import Trainer, train
 from tests.train.test_trainer import tiny_config
 from tests.train.test_zoo_training import assert_mosaic_keeps_lightness, fixed_batch
 
 CPU = torch.device("cpu")
 
 
-def cycle_cfg(color_space: str = "lab", steps: int = 50, **loss):
+def cycle_cfg(color_space: str = "lab", steps: int = 50, **options):
     return config_from_dict({
         "steps": steps,
         "data": {"tile": 128, "batch_size": 2, "sources": [{"path": "unused.tif"}]},
         "model": {"model": "cyclegan", "generator": "unet_128", "ngf": 8, "ndf": 8, "dropout": False,
-                  "norm": "instance", "color_space": color_space, "pool_size": 4},
-        "loss": {"gan_mode": "lsgan", **loss},
+                  "norm": "instance", "color_space": color_space, "options": {"pool_size": 4, **options}},
+        "loss": {"gan_mode": "lsgan"},
         "optim": {"policy": "constant", "lr": 2e-3},
     })
 
@@ -38,7 +38,7 @@ def cycle_cfg(color_space: str = "lab", steps: int = 50, **loss):
 def cyclegan_tiny_config(tmp_path, color_space: str = "lab"):
     path = tiny_config(tmp_path)
     tree = yaml.safe_load(path.read_text())
-    tree["model"].update({"model": "cyclegan", "norm": "instance", "color_space": color_space, "pool_size": 4})
+    tree["model"].update({"model": "cyclegan", "norm": "instance", "color_space": color_space, "options": {"pool_size": 4}})
     tree["loss"] = {"gan_mode": "lsgan"}
     path.write_text(yaml.safe_dump(tree))
     return path
@@ -71,10 +71,13 @@ def test_image_pool_state_round_trip():
 
 
 def test_identity_loss_follows_the_colour_space():
-    assert identity_weight(cycle_cfg("rgb").loss, "rgb") == 0.5
-    assert identity_weight(cycle_cfg("lab").loss, "lab") == 0.0
-    assert identity_weight(cycle_cfg("rgb", lambda_identity=0.0).loss, "rgb") == 0.0
-    with pytest.raises(ConfigError, match="model.color_space: rgb, or loss.lambda_identity: 0"):
+    def options(cfg):
+        return CycleGAN.parse_options(cfg)
+
+    assert identity_weight(options(cycle_cfg("rgb")), "rgb") == 0.5
+    assert identity_weight(options(cycle_cfg("lab")), "lab") == 0.0
+    assert identity_weight(options(cycle_cfg("rgb", lambda_identity=0.0)), "rgb") == 0.0
+    with pytest.raises(ConfigError, match="model.color_space: rgb, or model.options.lambda_identity: 0"):
         cycle_cfg("lab", lambda_identity=0.5)
     with pytest.raises(ConfigError, match="unknown model.model 'cyclegun'"):
         config_from_dict({"data": {"sources": [{"path": "x"}]}, "model": {"model": "cyclegun"}})
@@ -161,5 +164,7 @@ def test_cyclegan_run_logs_exports_mosaics_and_resumes(tmp_path, gray_uint8_twd9
 
 def test_discriminator_balance_pairs_each_d_with_its_generator():
     losses = {"d_a": 0.5, "d_b": 0.01, "g_gan_a": 9.0, "g_gan_b": 4.0}
-    assert adversarial_balance(losses) == (0.01, 4.0)
-    assert adversarial_balance({"d_real": 0.1, "d_fake": 0.3, "g_gan": 2.0}) == pytest.approx((0.2, 2.0))
+    assert CycleGAN.adversarial_balance(None, losses) == (0.01, 4.0)  # type: ignore[arg-type]
+    from geocolor.train.pix2pix import Pix2Pix
+
+    assert Pix2Pix.adversarial_balance(None, {"d_real": 0.1, "d_fake": 0.3, "g_gan": 2.0}) == pytest.approx((0.2, 2.0))  # type: ignore[arg-type]

@@ -111,20 +111,53 @@ def test_fp16_on_gpu_scales_the_loss_and_checkpoints_the_scaler(tmp_path):
     assert resumed.model.precision.scaler.get_scale() == state["scaler"]["scaler"]["scale"]
 
 
-@pytest.mark.parametrize("model", ["stylecolor", "cut", "bicyclegan"])
-def test_models_without_precision_support_refuse_amp_and_ddp_instead_of_ignoring_them(model):
+ZOO = {
+    "pix2pix": {"generator": "unet_128"},
+    "cyclegan": {"generator": "unet_128"},
+    "stylecolor": {"generator": "unet_128"},
+    "cut": {"generator": "unet_128", "color_space": "rgb", "options": {"nce_mlp_dim": 16, "num_patches": 16}},
+    "fastcut": {"generator": "unet_128", "color_space": "rgb", "options": {"nce_mlp_dim": 16, "num_patches": 16}},
+    "bicyclegan": {"generator": "unet_128", "options": {"nz": 4}},
+    "inpaint": {"generator": "dense_unet_rc", "discriminator": "dcgan"},
+}
+
+
+@pytest.mark.parametrize("model", sorted(ZOO))
+def test_every_model_trains_under_bf16_autocast_and_channels_last_through_the_base(model):
     from geocolor.train.config import config_from_dict
-    from geocolor.train.models import MODELS
-    from geocolor.train.trainer import check_performance_support
+    from geocolor.train.registry import MODELS
+
+    assert set(ZOO) == set(MODELS), "a new model joins this test"
+    tree = {"data": {"tile": 128, "batch_size": 2, "sources": [{"path": "unused.tif"}]},
+            "model": {"model": model, "ngf": 4, "ndf": 4, "norm": "instance", "dropout": False, **ZOO[model]},
+            "performance": {"amp": "bf16", "channels_last": True}, "optim": {"policy": "constant"}}
+    cfg = config_from_dict(tree)
+    torch.manual_seed(0)
+    net = MODELS[model](cfg, torch.device("cpu"))
+    first_conv = next(m for m in net.G.modules() if isinstance(m, torch.nn.Conv2d) and m.weight.shape[-1] > 1)
+    assert first_conv.weight.is_contiguous(memory_format=torch.channels_last)
+    channels = 3 if net.encoding.color_space == "rgb" else 1
+    inp = torch.rand(2, channels, 128, 128) * 2 - 1
+    target = torch.rand(2, {"lab": 2}.get(net.encoding.color_space, channels), 128, 128) * 2 - 1
+    if model == "inpaint":
+        target = inp
+    before = {k: v.clone() for k, v in net.G.state_dict().items() if v.dtype.is_floating_point}
+    for _ in range(2):
+        losses = net.train_step(inp.contiguous(memory_format=torch.channels_last), target.contiguous(memory_format=torch.channels_last))
+    assert losses and all(math.isfinite(v) for v in losses.values()), losses
+    assert all(p.dtype == torch.float32 for p in net.G.parameters())
+    assert any(not torch.equal(before[k], v) for k, v in net.G.state_dict().items() if k in before), "G was updated"
+
+
+@pytest.mark.parametrize("model", ["stylecolor", "cut", "bicyclegan"])
+def test_models_that_cannot_run_under_ddp_refuse_several_processes(model):
+    from geocolor.train.config import config_from_dict
+    from geocolor.train.registry import MODELS
 
     tree = {"data": {"tile": 256, "sources": [{"path": "unused.tif"}]},
-            "model": {"model": model, "color_space": "rgb" if model == "cut" else "lab",
-                      "generator": "dense_unet" if model == "inpaint" else "unet_256"}}
+            "model": {"model": model, "color_space": "rgb" if model == "cut" else "lab", "generator": "unet_256"}}
     cfg = config_from_dict(tree, ["performance.amp=bf16"])
-    with pytest.raises(ConfigError, match=f"model {model} does not support performance.amp: bf16"):
-        check_performance_support(cfg, MODELS[model], 1)
-    plain = config_from_dict(tree)
     with pytest.raises(ConfigError, match="several torchrun processes"):
-        check_performance_support(plain, MODELS[model], 2)
-    check_performance_support(plain, MODELS[model], 1)
-    check_performance_support(cfg, MODELS["pix2pix"], 2)
+        MODELS[model].check_performance(cfg, 2)
+    MODELS[model].check_performance(cfg, 1)
+    MODELS["pix2pix"].check_performance(cfg, 2)

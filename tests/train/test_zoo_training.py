@@ -191,7 +191,7 @@ def _differences(a: object, b: object, prefix: str = "") -> set[str]:
     [
         ("unet_lab", "unet_ngf48", {"model.ngf"}),
         ("cyclegan_resnet9", "cyclegan_resnet9_rgb", {"model.color_space"}),
-        ("cyclegan_resnet9_rgb", "cyclegan_resnet9_rgb_identity", {"loss.lambda_identity"}),
+        ("cyclegan_resnet9_rgb", "cyclegan_resnet9_rgb_identity", {"model.options"}),
     ],
 )
 def test_each_ablation_changes_one_thing(a, b, changed):
