@@ -61,6 +61,9 @@ class DataConfig:
     gsds: list[float] = field(default_factory=lambda: [0.1, 0.2, 0.4, 0.8, 1.6, 3.2])
     catalog_skip: list[str] = field(default_factory=list)  # catalogue train sources not to add (listed in ``sources`` instead)
     film_prob: float = 0.0  # chance a training crop's gray input is film-degraded (geocolor.dataset.film)
+    # a film model fitted to the photos to colour (JSON of geocolor.dataset.filmfit.FittedFilm, as
+    # ``geocolor adapt`` writes it): its tone curve and effects replace the default film model
+    film_fit: str | None = None
 
 
 @dataclass
@@ -134,6 +137,8 @@ class TrainConfig:
     threads: int = 0  # 0: torch default
     device: str = "auto"
     export: str | None = None  # also copy the best model file here
+    eval_at_start: bool = False  # also evaluate (and keep as best) the starting weights, before the first step
+    max_minutes: float = 0.0  # > 0: stop (evaluate, checkpoint, export) once this much training time is spent, resumes included
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
@@ -253,6 +258,10 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError(f"data.tile {cfg.data.tile} must be a multiple of {tile_multiple(cfg.model.generator)} for {cfg.model.generator}")
     if not 0.0 <= cfg.data.film_prob <= 1.0:
         raise ConfigError(f"data.film_prob must be in [0, 1], got {cfg.data.film_prob}")
+    if cfg.data.film_fit and not Path(cfg.data.film_fit).is_file():
+        raise ConfigError(f"data.film_fit {cfg.data.film_fit} is not a file (a fitted film JSON, as geocolor adapt writes)")
+    if not cfg.max_minutes >= 0:
+        raise ConfigError(f"max_minutes must be >= 0, got {cfg.max_minutes}")
     if cfg.data.catalog and (not cfg.data.gsds or min(cfg.data.gsds) <= 0):
         raise ConfigError("data.gsds must list positive ground sample distances in metres")
     if not cfg.data.sources and not cfg.data.dataset and not cfg.data.catalog:

@@ -199,17 +199,40 @@ class ChipData:
         return self._film_grays(colour), colour
 
     def _film_grays(self, colour: np.ndarray) -> np.ndarray:
-        """The crops' L* gray, each film-degraded with probability ``film_prob`` (seeded by the sampler)."""
+        """The crops' L* gray, each film-degraded with probability ``film_prob`` (seeded by the sampler):
+        by the fitted film model of ``film_fit`` when given, else by the default one."""
         from geocolor.dataset.config import FilmConfig
         from geocolor.dataset.film import degrade
         from geocolor.dataset.gray import lstar_gray
 
+        fitted = self._fitted_film()
         film = FilmConfig()
         grays = np.stack([lstar_gray(c) for c in colour])
         for i in range(len(grays)):
             if self.rng.random() < self.cfg.film_prob:
-                grays[i] = degrade(grays[i], film, int(self.rng.integers(2**31)), "crop")
+                seed = int(self.rng.integers(2**31))
+                if fitted is not None:
+                    from geocolor.dataset.filmfit import degrade_fitted
+
+                    grays[i] = degrade_fitted(grays[i], fitted, seed, "crop")
+                else:
+                    grays[i] = degrade(grays[i], film, seed, "crop")
         return grays
+
+    def _fitted_film(self) -> Any:
+        """The fitted film model of ``data.film_fit`` (read once), or None."""
+        if not self.cfg.film_fit:
+            return None
+        if getattr(self, "_film_fit_cache", None) is None:
+            import json
+
+            from geocolor.dataset.filmfit import FittedFilm
+
+            try:
+                self._film_fit_cache = FittedFilm.from_dict(json.loads(Path(self.cfg.film_fit).read_text()))
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                raise ConfigError(f"data.film_fit {self.cfg.film_fit} is not a fitted film file: {str(e)[:100]}") from None
+        return self._film_fit_cache
 
     def _grid_chips(self, img: np.ndarray, box: tuple[int, int, int, int], name: str) -> None:
         t = self.cfg.tile

@@ -100,6 +100,7 @@ class Trainer:
             (self.dir / "samples").mkdir(exist_ok=True)
         self.ab_mean = mean_chroma(self.data.chroma_images())
         self.step = 0
+        self.seconds = 0.0  # training time spent so far, resumes included (``max_minutes``)
         self.best: float = math.inf
         self.best_eval: dict[str, Any] | None = None
         self.scalars = ScalarLog(self.dir / "tensorboard") if cfg.tensorboard and self.rank.main else None
@@ -128,6 +129,7 @@ class Trainer:
                 "best": self.best,
                 "best_eval": json.dumps(self.best_eval),
                 "model": self.model.state_dict(),
+                "seconds": self.seconds,
                 **ranks[0],
                 "rank_rngs": ranks,
                 "scaler": precision.state_dict(),
@@ -145,6 +147,7 @@ class Trainer:
             self.step = int(state["step"])
             self.best = float(state["best"])
             self.best_eval = json.loads(state["best_eval"])
+            self.seconds = float(state.get("seconds", 0.0))
         except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError, KeyError, TypeError,
                 ValueError, AttributeError, IndexError) as e:
             first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
@@ -239,19 +242,30 @@ class Trainer:
         cfg = self.cfg
         bar = tqdm(total=cfg.steps, initial=self.step, desc=f"train {cfg.name}", disable=None if self.show_progress else True, unit="step")
         last_eval = None
+        started = time.monotonic() - self.seconds
+        if cfg.eval_at_start and self.step == 0:
+            last_eval = self._evaluate_and_keep_best()
         try:
             while self.step < cfg.steps:
                 losses = self.model.train_step(*self._training_batch())
                 self._stop_unless_finite(losses)
                 self.step += 1
                 bar.update(1)
-                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                self.seconds = time.monotonic() - started
+                over = cfg.max_minutes > 0 and self.seconds >= 60.0 * cfg.max_minutes
+                out_of_time = cfg.max_minutes > 0 and not distributed.all_true(not over, self.device)  # every rank stops together
+                last = self.step == cfg.steps or out_of_time
+                if self.step % cfg.log_every == 0 or last:
                     self._log_losses(losses, bar)
-                if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
+                if out_of_time:
+                    log.info("the time budget of %.1f min is spent at step %d", cfg.max_minutes, self.step)
+                if self.step % cfg.eval_every == 0 or last:
                     last_eval = self._evaluate_and_keep_best()
                     self._save_checkpoint()
                     if self.rank.main and (self.dir / "losses.csv").exists():
                         plot_losses(self.dir / "losses.csv", self.dir / "losses.png")
+                if out_of_time:
+                    break
         finally:
             bar.close()
             if self.scalars is not None:

@@ -166,3 +166,24 @@ def test_training_in_a_log_prints_plain_progress_lines(tmp_path):
     assert r.returncode == 0, r.stderr
     lines = [ln for ln in r.stderr.splitlines() if ln.startswith("step ")]
     assert lines and lines[-1].startswith("step 4/4 ") and "img/s" in lines[-1] and "ETA" in lines[-1]
+
+
+def test_a_time_budget_stops_the_run_and_counts_across_resumes(tmp_path):
+    """``max_minutes`` ends the run (evaluated, checkpointed, exported) once the training time is spent;
+    ``eval_at_start`` scores the starting weights as step 0."""
+    import json
+
+    import torch
+
+    from geocolor.train.config import load_config
+    from geocolor.train.trainer import train
+
+    path = tiny_config(tmp_path, steps=100_000, eval_every=1000, max_minutes=0.004, eval_at_start=True)
+    run = train(load_config(path), show_progress=False)
+    state = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert 0 < state["step"] < 100_000 and state["seconds"] >= 0.24
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert steps[0] == 0 and steps[-1] == state["step"]
+    assert (run / "best.pt").exists() and (run / "last.pt").exists()
+    train(load_config(path), resume=True, show_progress=False)  # the budget is spent: one more step, then stop
+    assert torch.load(run / "checkpoint.pt", weights_only=True)["step"] == state["step"] + 1
