@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("geocolor.commands.evaluate", "Score models on a dataset split against gray/mean-colour baselines; JSON + HTML report."),
     "inpaint": ("geocolor.commands.inpaint", "Fill nodata holes and masked damage (scratches, dust, missing frames) with a GAN."),
     "sweep": ("geocolor.commands.sweep", "Train several configs (resumable) and tabulate their held-out results."),
+    "run": ("geocolor.commands.run", "Run a chain of steps (harvest, dataset, train, evaluate, mosaic, adapt) from one YAML file."),
     "adapt": ("geocolor.commands.adapt", "Fine-tune on the modern imagery of the scans' own ground, then colour the scans."),
 }
 

@@ -172,9 +172,10 @@ class TrainableModel:
             rates["lr_d"] = current_lr(self.opt_D)
         return rates
 
-    def step_schedulers(self) -> None:
-        """Advance the per-step learning-rate policies (the plateau policy waits for evaluations)."""
-        for name in self.schedulers:
+    def step_schedulers(self, names: tuple[str, ...] | None = None) -> None:
+        """Advance the per-step learning-rate policies of ``names`` (default: all; the plateau policy
+        waits for evaluations). A schedule whose optimiser did not step this time is left alone."""
+        for name in self.schedulers if names is None else names:
             sched = getattr(self, name)
             if steps_per_iteration(sched):
                 sched.step()

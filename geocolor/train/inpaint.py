@@ -32,7 +32,6 @@ from geocolor.models.registry import build_discriminator, build_generator
 from geocolor.train.base import TrainableModel
 from geocolor.train.config import TrainConfig
 from geocolor.train.precision import to_layout
-from geocolor.train.schedules import steps_per_iteration
 
 log = logging.getLogger(__name__)
 
@@ -158,10 +157,7 @@ class Inpaint(TrainableModel):
         amp.backward(total)
         amp.step(self.opt_G)
         amp.update()
-        if adversarial:
-            self.step_schedulers()
-        elif steps_per_iteration(self.sched_G):  # the discriminator's schedule waits while it does not train
-            self.sched_G.step()
+        self.step_schedulers(None if adversarial else ("sched_G",))  # the discriminator's schedule waits while it does not train
         self.steps_done += 1
         return {**losses, "g_rec": rec.item(), "g_tv": tv.item(), "g_total": total.item()}
 

@@ -103,5 +103,5 @@ class Pix2Pix(TrainableModel):
         amp.backward(loss_g_gan + loss_g_l1)
         amp.step(self.opt_G)
         amp.update()
-        self.step_schedulers()
+        self.step_schedulers(None if lambda_gan > 0 else ("sched_G",))  # L1 only: the discriminator does not train
         return {**losses, "g_gan": loss_g_gan.item(), "g_l1": loss_g_l1.item()}

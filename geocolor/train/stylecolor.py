@@ -200,7 +200,7 @@ class StyleColor(Pix2Pix):
         amp.backward(loss_g_gan + loss_g_l1 + loss_g_style)
         amp.step(self.opt_G)
         amp.update()
-        self.step_schedulers()
+        self.step_schedulers(None if lambda_gan > 0 else ("sched_G",))
         return {**losses, "g_gan": loss_g_gan.item(), "g_l1": loss_g_l1.item(), "g_style": loss_g_style.item()}
 
     def _track_default_style(self, code: torch.Tensor) -> None:
