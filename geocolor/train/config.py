@@ -138,7 +138,7 @@ class TrainConfig:
     device: str = "auto"
     export: str | None = None  # also copy the best model file here
     eval_at_start: bool = False  # also evaluate (and keep as best) the starting weights, before the first step
-    max_minutes: float = 0.0  # > 0: stop (evaluate, checkpoint, export) once this much training time is spent, resumes included
+    max_minutes: float = 0.0  # > 0: stop (evaluate, checkpoint, export) before one more step would overrun this much training time, resumes included
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)

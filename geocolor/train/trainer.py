@@ -251,8 +251,10 @@ class Trainer:
                 self._stop_unless_finite(losses)
                 self.step += 1
                 bar.update(1)
-                self.seconds = time.monotonic() - started
-                over = cfg.max_minutes > 0 and self.seconds >= 60.0 * cfg.max_minutes
+                step_seconds = time.monotonic() - started - self.seconds
+                self.seconds += step_seconds
+                # stop when one more step would overrun the budget
+                over = cfg.max_minutes > 0 and self.seconds + step_seconds > 60.0 * cfg.max_minutes
                 out_of_time = cfg.max_minutes > 0 and not distributed.all_true(not over, self.device)  # every rank stops together
                 last = self.step == cfg.steps or out_of_time
                 if self.step % cfg.log_every == 0 or last:

@@ -71,8 +71,9 @@ def test_the_self_check_picks_the_network_where_it_rebuilds_the_ring_better():
 
 def test_a_blend_weighs_the_two_methods_by_their_ring_errors():
     assert network_weight(1.0, 1.0) == pytest.approx(0.5)
-    assert network_weight(1.0, 3.0) == pytest.approx(0.75)
-    assert network_weight(1.0, 9.0) == 1.0  # clearly better: the pure method
+    assert network_weight(1.0, 3.0, power=1.0) == pytest.approx(0.75)
+    assert network_weight(1.0, 1.5) == pytest.approx(2.25 / 3.25)
+    assert network_weight(1.0, 3.0) == 1.0  # clearly better: the pure method
     assert network_weight(9.0, 1.0) == 0.0
     assert network_weight(0.0, 0.0) == 1.0
 
@@ -144,3 +145,26 @@ def test_the_evaluation_holes_are_seeded_sized_and_inside():
         for sl in ndimage.find_objects(labels):
             assert all(32 <= s.stop - s.start <= 64 for s in sl)
             assert all(s.start >= 16 and s.stop <= 256 - 16 for s in sl)
+
+
+def test_the_shipped_model_fills_with_at_most_a_faint_phase_pattern():
+    """The shipped resize-convolution model on a real crop (NEON SOAP, a val source): the mean checkerboard
+    index over five 64 px holes stays near the texture level (the previous transposed-convolution model
+    scored 5.9 here; the threshold is 3.5 because nearest-neighbour up-sampling still leaves a faint
+    pixel-phase pattern in some flat fills)."""
+    from geocolor.inpaint.evaluate import network_filler
+    from geocolor.inpaint.model import load_inpainter
+
+    inp = load_inpainter(None, "cpu")
+    assert inp.metadata["architecture"]["generator"] == "dense_unet_rc"
+    image = _real_gray(256)[0]
+    fill = network_filler(inp.net, inp.device)
+    scores, borders = [], []
+    for r, c in ((96, 96), (30, 30), (150, 40), (40, 150), (170, 170)):
+        hole = np.zeros((256, 256), dtype=bool)
+        hole[r : r + 64, c : c + 64] = True
+        filled = fill(image[None, ..., None], hole[None])[0, ..., 0]
+        scores.append(checkerboard_index(filled, hole))
+        borders.append(border_continuity(filled, hole))
+    assert np.mean(scores) < 3.5, scores
+    assert max(borders) < 1.5, borders
