@@ -23,9 +23,10 @@ identity NCE is on), the discriminator update on the detached fakes (halved, as 
 ``D_LOSS_WEIGHT``; WGAN-GP adds its penalty), then one update of ``G`` and ``F`` (one Adam) with ``D``
 frozen. Batches are unpaired (``unpaired = True``): the trainer draws gray and colour from
 different chips. Patch positions and flips come from torch's RNG, which checkpoints keep.
-Options (``model.options``): ``CUTOptions``. Mixed precision and channels_last come from the base
-(``geocolor.train.base``); several torchrun processes are refused (PatchNCE re-encodes through the
-plain generator's encoder, outside the DDP wrapper).
+Options (``model.options``): ``CUTOptions``. Mixed precision, channels_last and DDP come from the base
+(``geocolor.train.base``): the translation and both projection-head passes run through the DDP views,
+and PatchNCE's re-encoding through the plain generator's encoder adds to the same gradients, which
+DDP averages once per step (two ranks end with identical weights: ``tests/train/test_ddp.py``).
 """
 
 from __future__ import annotations
@@ -111,7 +112,6 @@ class CUT(TrainableModel):
 
     Options = CUTOptions
     unpaired = True  # the trainer draws inputs and targets from different chips
-    supports_ddp = False
     networks = ("G", "F", "D")
 
     @classmethod
@@ -150,8 +150,9 @@ class CUT(TrainableModel):
             query_feats = [torch.flip(f, [3]) for f in query_feats]
         with torch.no_grad():
             key_feats = encoder_features(self.G, source, self.layers)
-        keys, ids = self.F(key_feats, s["num_patches"])
-        queries, _ = self.F(query_feats, s["num_patches"], ids)
+        head = self.nets["F"].train  # the DDP view, so the projection heads' gradients are averaged too
+        keys, ids = head(key_feats, s["num_patches"])
+        queries, _ = head(query_feats, s["num_patches"], ids)
         return sum(patch_nce_loss(q, k, s["nce_t"]) for q, k in zip(queries, keys)) / len(self.layers)  # type: ignore[return-value]
 
     def _discriminator_step(self, real_b: torch.Tensor, fake_b: torch.Tensor) -> dict[str, float]:
@@ -169,13 +170,13 @@ class CUT(TrainableModel):
         real = torch.cat([inp, target]) if s["nce_idt"] else inp
         flipped = bool(s["flip_equivariance"]) and bool(torch.rand(()) < 0.5)
         with amp.autocast():
-            fake = self.G(torch.flip(real, [3]) if flipped else real)
+            fake = self.nets["G"].train(torch.flip(real, [3]) if flipped else real)
         fake_b = fake[: inp.shape[0]]
         losses = self._discriminator_step(target, fake_b)
         self.D.requires_grad_(False)
         self.opt_G.zero_grad(set_to_none=True)
         with amp.autocast():
-            g_gan = self.gan(self.D(fake_b).float(), True, False)
+            g_gan = self.gan(self.nets["D"].frozen(fake_b).float(), True, False)
             g_nce = self.nce(inp, fake_b, flipped).float()
             if s["nce_idt"]:
                 g_nce_idt = self.nce(target, fake[inp.shape[0] :], flipped).float()

@@ -57,7 +57,13 @@ class StyleColor(Pix2Pix):
     """Style-conditioned pix2pix (see module docstring)."""
 
     Options = StyleColorOptions
-    supports_ddp = False  # the learned named codes live outside the DDP-wrapped generator
+
+    @classmethod
+    def check_performance(cls, cfg: TrainConfig, world: int) -> None:
+        """Several torchrun processes work unless named codes are learned (they live outside the wrapped generator)."""
+        if world > 1 and cls.parse_options(cfg).style_named_prob > 0:
+            raise ConfigError("stylecolor with model.options.style_named_prob > 0 does not support several torchrun "
+                              "processes yet (the learned named codes are not synchronised); set it to 0 or use one process")
 
     @classmethod
     def validate(cls, cfg: TrainConfig, options: Any) -> None:

@@ -12,11 +12,11 @@ import torch
 import torch.distributed as dist
 
 from geocolor.train.config import load_config
-from geocolor.train.trainer import Trainer
+from geocolor.train.registry import MODELS
 
 if __name__ == "__main__":
     cfg = load_config(sys.argv[1])
-    trainer = Trainer(cfg, show_progress=False)
+    trainer = MODELS[cfg.model.model].make_trainer(cfg, show_progress=False)  # inpaint brings its own trainer
     trainer.run()
     nets = trainer.model.nets  # name -> Prepared (see geocolor.train.precision)
     params = {f"{name}.{k}": v.detach().clone() for name, net in nets.items() for k, v in net.module.named_parameters()}

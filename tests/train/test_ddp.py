@@ -88,3 +88,17 @@ def test_torchrun_cli_resumes_the_run(ddp_run):
     assert steps == [1, 2, 3]
     meta = torch.load(run / "last.pt", weights_only=True)["metadata"]
     assert meta["training"]["processes"] == 2 and meta["training"]["images_seen"] == 3 * 2 * 2
+
+
+@pytest.mark.parametrize("model", [
+    {"model": "stylecolor", "generator": "unet_128", "ngf": 8, "ndf": 8},
+    {"model": "inpaint", "generator": "dense_unet_rc", "ngf": 4, "ndf": 4, "discriminator": "dcgan"},
+    {"model": "cut", "generator": "unet_128", "ngf": 4, "ndf": 4, "color_space": "rgb", "norm": "instance", "dropout": False,
+     "options": {"nce_mlp_dim": 16, "num_patches": 16}},
+], ids=["stylecolor", "inpaint", "cut"])
+def test_stylecolor_inpaint_and_cut_ranks_stay_identical(tmp_path, model):
+    """Models trained through the base's networks run under DDP; two ranks end with the same weights
+    (CUT's projection heads included)."""
+    torchrun(str(ROOT / "tests/train/ddp_worker.py"), str(ddp_config(tmp_path, model["model"], model=model)), str(tmp_path))
+    expected = {"G", "F", "D"} if model["model"] == "cut" else {"G", "D"}
+    assert {key.split(".")[0] for key in rank_params(tmp_path)} == expected
