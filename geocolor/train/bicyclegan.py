@@ -12,14 +12,14 @@ Each batch is split in halves. On the first half (a, b):
   ``lambda_kl * KL(N(mu, sigma) || N(0, I))`` (summed over the code, averaged over the batch);
 - cLR-GAN: z ~ N(0, I), ``G(a, z)`` judged by ``D_lr`` (whose real pairs are the second half), and
   the latent regression ``lambda_z * |mu(E(G(a, z))) - z|_1``. That last term trains ``G`` only: its
-  gradient is not accumulated into ``E`` (``backward(inputs=G's parameters)``).
+  gradient is not accumulated into ``E`` (E's weights are frozen for that pass).
 
 ``G`` and ``E`` are updated together (one Adam), then both discriminators on the detached fakes
 (their loss weighted as in ``D_LOSS_WEIGHT``; WGAN-GP adds its penalty). ``.G`` is exported: called
 without z it uses z = 0, the prior's mean, so ``mosaic`` gives the most typical colouring; the
 architecture in the model file holds ``nz`` and ``z_position``. Options (``model.options``):
-``BicycleGANOptions``. Mixed precision and channels_last come from the base; several torchrun
-processes are refused (the latent regression's second backward pass through ``G`` alone).
+``BicycleGANOptions``. Mixed precision, channels_last and DDP come from the base (one backward pass
+per step: the latent regression runs through ``E`` with its weights frozen, so it trains ``G`` only).
 """
 
 from __future__ import annotations
@@ -78,7 +78,6 @@ class BicycleGAN(TrainableModel):
     """z-conditioned U-Net, latent encoder, two conditional discriminators, their optimisers."""
 
     Options = BicycleGANOptions
-    supports_ddp = False
     networks = ("G", "E", "D_vae", "D_lr")
 
     @classmethod
@@ -112,29 +111,31 @@ class BicycleGAN(TrainableModel):
         self.D_vae.requires_grad_(False)
         self.D_lr.requires_grad_(False)
         self.opt_G.zero_grad(set_to_none=True)
+        g, e = self.nets["G"].train, self.nets["E"].train
         with amp.autocast():
-            mu, logvar = (t.float() for t in self.E(b))
+            mu, logvar = (t.float() for t in e(b))
             z_encoded = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
             z_random = torch.randn(a.shape[0], o.nz, device=a.device)
-            fake_encoded = self.G(a, z_encoded).float()
-            fake_random = self.G(a, z_random).float()
-            pred_vae = self.D_vae(torch.cat([a, fake_encoded], 1)).float()
-            pred_lr = self.D_lr(torch.cat([a, fake_random], 1)).float()
+            fake_encoded = g(a, z_encoded).float()
+            fake_random = g(a, z_random).float()
+            pred_vae = self.nets["D_vae"].frozen(torch.cat([a, fake_encoded], 1)).float()
+            pred_lr = self.nets["D_lr"].frozen(torch.cat([a, fake_random], 1)).float()
         terms = {
             "g_gan_vae": self.gan(pred_vae, True, False),
             "g_gan_lr": self.gan(pred_lr, True, False),
             "g_l1": F.l1_loss(fake_encoded, b) * self.cfg.loss.lambda_l1,
             "kl": kl_to_prior(mu, logvar) * o.lambda_kl,
         }
-        regress = o.lambda_z > 0
-        amp.scaler.scale(sum(terms.values())).backward(retain_graph=regress)
-        out = {k: v.item() for k, v in terms.items()}
-        if regress:
+        if o.lambda_z > 0:
+            # latent regression: its gradient reaches G through the fake, never E (E's weights are frozen
+            # for this pass), so one backward pass serves every term (and DDP)
+            self.E.requires_grad_(False)
             with amp.autocast():
                 mu_again = self.E(fake_random)[0].float()
-            z_l1 = (mu_again - z_random).abs().mean() * o.lambda_z
-            amp.scaler.scale(z_l1).backward(inputs=list(self.G.parameters()))  # G learns to keep z recoverable; E is not moved
-            out["z_l1"] = z_l1.item()
+            self.E.requires_grad_(True)
+            terms["z_l1"] = (mu_again - z_random).abs().mean() * o.lambda_z
+        amp.backward(sum(terms.values()))
+        out = {k: v.item() for k, v in terms.items()}
         amp.step(self.opt_G)
         return fake_encoded.detach(), fake_random.detach(), out
 

@@ -59,13 +59,6 @@ class StyleColor(Pix2Pix):
     Options = StyleColorOptions
 
     @classmethod
-    def check_performance(cls, cfg: TrainConfig, world: int) -> None:
-        """Several torchrun processes work unless named codes are learned (they live outside the wrapped generator)."""
-        if world > 1 and cls.parse_options(cfg).style_named_prob > 0:
-            raise ConfigError("stylecolor with model.options.style_named_prob > 0 does not support several torchrun "
-                              "processes yet (the learned named codes are not synchronised); set it to 0 or use one process")
-
-    @classmethod
     def validate(cls, cfg: TrainConfig, options: Any) -> None:
         if cfg.model.color_space != "lab":
             raise ConfigError("stylecolor works in Lab (the style code is a*b* statistics); set model.color_space: lab")
@@ -204,10 +197,26 @@ class StyleColor(Pix2Pix):
         loss_g_l1 = F.l1_loss(fake, target) * self.cfg.loss.lambda_l1
         loss_g_style = F.l1_loss(style_code(lightness, fake * enc.ab_scale), target_code) * self.options.lambda_style
         amp.backward(loss_g_gan + loss_g_l1 + loss_g_style)
+        self._average_named_codes()
         amp.step(self.opt_G)
         amp.update()
         self.step_schedulers(None if lambda_gan > 0 else ("sched_G",))
         return {**losses, "g_gan": loss_g_gan.item(), "g_l1": loss_g_l1.item(), "g_style": loss_g_style.item()}
+
+    def _average_named_codes(self) -> None:
+        """Under DDP, average the learned codes' gradient over the ranks (the table is outside the wrapped generator)."""
+        from geocolor.train import distributed
+
+        rank = distributed.current()
+        if self.named_table is None or not rank.distributed:
+            return
+        import torch.distributed as dist
+
+        if self.named_table.grad is None:  # no named crop on this rank this step: every rank still takes part
+            self.named_table.grad = torch.zeros_like(self.named_table)
+
+        dist.all_reduce(self.named_table.grad)
+        self.named_table.grad /= rank.world
 
     def _track_default_style(self, code: torch.Tensor) -> None:
         """Running mean (EMA 0.99) of the natural training colours' code: the style used when none is given."""

@@ -20,6 +20,9 @@ if __name__ == "__main__":
     trainer.run()
     nets = trainer.model.nets  # name -> Prepared (see geocolor.train.precision)
     params = {f"{name}.{k}": v.detach().clone() for name, net in nets.items() for k, v in net.module.named_parameters()}
+    table = getattr(trainer.model, "named_table", None)  # stylecolor's learned named codes, outside the networks
+    if table is not None:
+        params["named_table.codes"] = table.detach().clone()
     torch.save(params, Path(sys.argv[2]) / f"rank{dist.get_rank()}.pt")
     dist.barrier()
     dist.destroy_process_group()

@@ -91,14 +91,22 @@ def test_torchrun_cli_resumes_the_run(ddp_run):
 
 
 @pytest.mark.parametrize("model", [
-    {"model": "stylecolor", "generator": "unet_128", "ngf": 8, "ndf": 8},
+    {"model": "stylecolor", "generator": "unet_128", "ngf": 8, "ndf": 8, "options": {"style_named_prob": 0.5}},
     {"model": "inpaint", "generator": "dense_unet_rc", "ngf": 4, "ndf": 4, "discriminator": "dcgan"},
     {"model": "cut", "generator": "unet_128", "ngf": 4, "ndf": 4, "color_space": "rgb", "norm": "instance", "dropout": False,
      "options": {"nce_mlp_dim": 16, "num_patches": 16}},
-], ids=["stylecolor", "inpaint", "cut"])
-def test_stylecolor_inpaint_and_cut_ranks_stay_identical(tmp_path, model):
+    {"model": "bicyclegan", "generator": "unet_128", "ngf": 4, "ndf": 4, "norm": "instance", "dropout": False,
+     "options": {"nz": 4}},
+], ids=["stylecolor", "inpaint", "cut", "bicyclegan"])
+def test_stylecolor_inpaint_cut_and_bicyclegan_ranks_stay_identical(tmp_path, model):
     """Models trained through the base's networks run under DDP; two ranks end with the same weights
     (CUT's projection heads included)."""
-    torchrun(str(ROOT / "tests/train/ddp_worker.py"), str(ddp_config(tmp_path, model["model"], model=model)), str(tmp_path))
-    expected = {"G", "F", "D"} if model["model"] == "cut" else {"G", "D"}
-    assert {key.split(".")[0] for key in rank_params(tmp_path)} == expected
+    path = ddp_config(tmp_path, model["model"], model=model)
+    if model["model"] == "stylecolor":  # learned named codes: the source needs a style name
+        tree = yaml.safe_load(path.read_text())
+        tree["data"]["sources"][0]["style"] = "osbs"
+        path.write_text(yaml.safe_dump(tree))
+    torchrun(str(ROOT / "tests/train/ddp_worker.py"), str(path), str(tmp_path))
+    expected = {"cut": {"G", "F", "D"}, "bicyclegan": {"G", "E", "D_vae", "D_lr"},
+                "stylecolor": {"G", "D", "named_table"}}.get(model["model"], {"G", "D"})
+    assert {key.split(".")[0] for key in rank_params(tmp_path)} == expected  # and identical on both ranks
