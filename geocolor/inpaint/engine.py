@@ -354,15 +354,11 @@ def _tally_thin(thin: np.ndarray, core: Core, report: FillReport) -> None:
     """Count the thin holes whose first pixel lies in the core (each hole once over the whole raster)."""
     from scipy import ndimage
 
+    from geocolor.inpaint.selfcheck import first_pixels
+
     labels, n = ndimage.label(thin, structure=np.ones((3, 3), dtype=bool))
-    core_labels = labels[core]
-    firsts = {int(k) for k in np.unique(core_labels) if k}
-    flat = labels.ravel()
-    order = np.flatnonzero(flat)
-    ids, first = np.unique(flat[order], return_index=True)
-    w = labels.shape[1]
-    counted = sum(1 for k, f in zip(ids.tolist(), order[first].tolist()) if k in firsts and _in_core((f // w, f % w), core))
-    report.add("thin", int((core_labels > 0).sum()), counted)
+    counted = sum(1 for pixel in first_pixels(labels, n) if _in_core(pixel, core))
+    report.add("thin", int((labels[core] > 0).sum()), counted)
 
 
 def _fill_window(source: _Source, data: np.ndarray, unknown: np.ndarray, fill: np.ndarray, tile: int, inpainter: Inpainter,

@@ -143,7 +143,7 @@ def self_checked_fill(
         return out, report, [], np.zeros(fill.shape, dtype=np.int32)
     labels, n, ring_labels = rings(fill, unknown, ring)
     sizes = np.bincount(labels.ravel(), minlength=n + 1)
-    firsts = _first_pixels(labels, n)
+    firsts = first_pixels(labels, n)
     if method != "auto":
         source = network(image, unknown) if method == "network" else biharmonic_fill(image, _bih_holes(fill, unknown))
         out[:, fill] = source[:, fill]
@@ -170,7 +170,7 @@ def self_checked_fill(
     return out, report, choices, labels
 
 
-def _first_pixels(labels: np.ndarray, n: int) -> list[tuple[int, int]]:
+def first_pixels(labels: np.ndarray, n: int) -> list[tuple[int, int]]:
     """Each label's first pixel in raster order."""
     flat = labels.ravel()
     order = np.flatnonzero(flat)
