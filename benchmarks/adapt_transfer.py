@@ -99,13 +99,34 @@ def figures(output: np.ndarray, truth: np.ndarray, side: int = 256) -> dict[str,
             "false_colour": false / max(low, 1), "windows": len(rows)}
 
 
+def read_gray(path: Path) -> np.ndarray:
+    import rasterio
+
+    with rasterio.open(path) as ds:
+        return ds.read(1)
+
+
 def read(path: Path) -> np.ndarray:
     from geocolor.raster import read_rgb
 
     return read_rgb(path)
 
 
-def run_case(name: str, out: Path, minutes: float, threads: int) -> dict[str, object]:
+def picture(panels: list[np.ndarray], dst: Path, width: int = 460) -> None:
+    """One JPEG of the panels side by side (scan | base | adapted | truth), each ``width`` px wide."""
+    from PIL import Image
+
+    tiles = []
+    for p in panels:
+        img = Image.fromarray(p if p.ndim == 3 else np.repeat(p[..., None], 3, -1))
+        tiles.append(img.resize((width, max(1, round(img.height * width / img.width))), Image.Resampling.LANCZOS))
+    sheet = Image.new("RGB", (width * len(tiles) + 8 * (len(tiles) - 1), max(t.height for t in tiles)), "white")
+    for i, t in enumerate(tiles):
+        sheet.paste(t, (i * (width + 8), 0))
+    sheet.save(dst, format="JPEG", quality=85)
+
+
+def run_case(name: str, out: Path, minutes: float, threads: int, restraint: float, report: Path) -> dict[str, object]:
     from geocolor.adapt import adapt
 
     folder = out / name
@@ -127,11 +148,14 @@ def run_case(name: str, out: Path, minutes: float, threads: int) -> dict[str, ob
         modern = [write_like(src, folder / "modern_top.tif", full[top], top)]
         scan = write_like(src, folder / "scan.tif", film_gray(truth), bottom)
     started = time.monotonic()
-    result = adapt([scan], folder / "adapt", from_rasters=modern, minutes=minutes, threads=threads, buffer_m=0.0, show_progress=False)
+    result = adapt([scan], folder / "adapt", from_rasters=modern, minutes=minutes, threads=threads, buffer_m=0.0,
+                   restraint=restraint, show_progress=False)
     wall = (time.monotonic() - started) / 60
-    base = figures(read(folder / "adapt" / "base" / "scan.tif"), truth)
-    adapted = figures(read(folder / "adapt" / "scan.tif"), truth)
-    return {"case": name, "base": base, "adapted": adapted, "train_minutes": result.minutes, "wall_minutes": wall,
+    base_img, adapted_img = read(folder / "adapt" / "base" / "scan.tif"), read(folder / "adapt" / "scan.tif")
+    base, adapted = figures(base_img, truth), figures(adapted_img, truth)
+    report.mkdir(parents=True, exist_ok=True)
+    picture([read_gray(scan), base_img, adapted_img, truth], report / f"{name}.jpg")
+    return {"case": name, "restraint": restraint, "base": base, "adapted": adapted, "train_minutes": result.minutes, "wall_minutes": wall,
             "steps": result.steps, "heldout_base": result.heldout_base, "heldout_adapted": result.heldout_adapted}
 
 
@@ -144,7 +168,7 @@ def table(rows: list[dict]) -> str:
         names = ("+1.5 dB", "-2 CIEDE2000", "false colour <= 3 %", "<= 15 min")
         verdict = ", ".join(f"{n} {'met' if ok else 'missed'}" for n, ok in zip(names, met))
         lines.append(f"| {r['case']} | shipped default | {b['psnr']:.2f} | {b['delta_e2000']:.2f} | {100 * b['false_colour']:.1f} % | | |")
-        lines.append(f"| {r['case']} | adapted | {a['psnr']:.2f} | {a['delta_e2000']:.2f} | {100 * a['false_colour']:.1f} % | "
+        lines.append(f"| {r['case']} | adapted (restraint {r.get('restraint', 0)}) | {a['psnr']:.2f} | {a['delta_e2000']:.2f} | {100 * a['false_colour']:.1f} % | "
                      f"{r['train_minutes']:.1f} | {verdict} |")
     return "\n".join(lines) + "\n"
 
@@ -154,6 +178,7 @@ def main() -> None:
     ap.add_argument("--case", choices=("temporal", "spatial", "both"), default="both")
     ap.add_argument("--minutes", type=float, default=15.0)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--restraint", type=float, default=1.0, help="adapt's --restraint (0: plain L1)")
     ap.add_argument("--out", default=str(REPO / "runs" / "adapt_bench"))
     ap.add_argument("--report", default=str(REPO / "pipelines" / "reports" / "adapt"))
     args = ap.parse_args()
@@ -161,10 +186,10 @@ def main() -> None:
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     cases = ("temporal", "spatial") if args.case == "both" else (args.case,)
-    rows = [run_case(c, Path(args.out), args.minutes, args.threads) for c in cases]
+    report = Path(args.report)
+    rows = [run_case(c, Path(args.out), args.minutes, args.threads, args.restraint, report) for c in cases]
     text = table(rows)
     print(text)
-    report = Path(args.report)
     report.mkdir(parents=True, exist_ok=True)
     (report / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
     (report / "results.md").write_text("# geocolor adapt: transfer benchmark\n\n" + (__doc__ or "").split("\n\n", 1)[1] + "\n" + text)

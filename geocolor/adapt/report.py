@@ -38,9 +38,10 @@ def preview(path: Path, dst: Path, max_side: int = PREVIEW_SIDE) -> Path:
 
 def _row(label: str, figures: dict[str, float]) -> str:
     if not figures:
-        return f"<tr><td>{label}</td><td colspan=3>not measured</td></tr>"
+        return f"<tr><td>{label}</td><td colspan=4>not measured</td></tr>"
+    fc = figures.get("false_colour")
     return (f"<tr><td>{label}</td><td>{figures['psnr']:.2f}</td><td>{figures['ssim']:.3f}</td>"
-            f"<td>{figures['delta_e2000']:.2f}</td></tr>")
+            f"<td>{figures['delta_e2000']:.2f}</td><td>{'n/a' if fc is None else f'{100 * fc:.1f} %'}</td></tr>")
 
 
 def write_report(out_dir: Path, scans: list[Any], outputs: list[Path], run_dir: Path, base: dict[str, float],
@@ -68,7 +69,7 @@ figure{{margin:0}} img{{max-width:480px}} table{{border-collapse:collapse}} td,t
 <h2>Held-out modern chips</h2><p>A strip of each modern raster (20 %, at least one tile), never trained on; the base model is
 the starting point of the fine-tuning (scored before its first step). These are modern photos made gray,
 not the scans: the scans have no colour truth.</p>
-<table><tr><th></th><th>PSNR (dB)</th><th>SSIM</th><th>CIEDE2000</th></tr>{_row("base model", base)}{_row("adapted", adapted)}</table>
+<table><tr><th></th><th>PSNR (dB)</th><th>SSIM</th><th>CIEDE2000</th><th>false colour</th></tr>{_row("base model", base)}{_row("adapted", adapted)}</table>
 <h2>Film model fitted to the scans</h2><ul>{notes}</ul>
 <h2>Loss curve</h2><img src='report/losses.png'>
 <h2>Scans</h2>{''.join(blocks)}

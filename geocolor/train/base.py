@@ -56,6 +56,7 @@ class TrainableModel:
     unpaired: ClassVar[bool] = False
     supports_ddp: ClassVar[bool] = True
     warm_startable: ClassVar[bool] = False
+    chroma_penalty: ClassVar[bool] = False  # the generator loss honours loss.lambda_chroma
     task: ClassVar[str] = "colorize"
     networks: ClassVar[tuple[str, ...]] = ("G", "D")
     optimisers: ClassVar[tuple[str, ...]] = ("opt_G", "opt_D")

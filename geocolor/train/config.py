@@ -97,6 +97,11 @@ class LossConfig:
     lambda_l1: float = 100.0  # L1 to the target (paired models)
     lambda_gan: float = 1.0  # weight of the generator's GAN term (pix2pix, stylecolor; 0: L1 only, no discriminator updates)
     lambda_gp: float = 10.0  # WGAN-GP gradient penalty weight
+    # pix2pix / stylecolor: weight of the over-colour penalty (``geocolor.models.chroma_loss``), in CIE C*ab
+    # units: mean of relu(C_pred - C_true), times ``neutral_weight`` where C_true < ``neutral_chroma``
+    lambda_chroma: float = 0.0
+    neutral_chroma: float = 10.0
+    neutral_weight: float = 4.0
 
 
 @dataclass
@@ -138,6 +143,9 @@ class TrainConfig:
     device: str = "auto"
     export: str | None = None  # also copy the best model file here
     eval_at_start: bool = False  # also evaluate (and keep as best) the starting weights, before the first step
+    # best.pt: the lowest held-out CIEDE2000 among evaluations whose pooled false-colour rate is at most
+    # this (None: any); while none is, the lowest false-colour rate
+    best_false_colour_max: float | None = None
     max_minutes: float = 0.0  # > 0: stop (evaluate, checkpoint, export) before one more step would overrun this much training time, resumes included
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -260,6 +268,8 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError(f"data.film_prob must be in [0, 1], got {cfg.data.film_prob}")
     if cfg.data.film_fit and not Path(cfg.data.film_fit).is_file():
         raise ConfigError(f"data.film_fit {cfg.data.film_fit} is not a file (a fitted film JSON, as geocolor adapt writes)")
+    if cfg.best_false_colour_max is not None and not 0 <= cfg.best_false_colour_max <= 1:
+        raise ConfigError(f"best_false_colour_max must be within 0..1, got {cfg.best_false_colour_max}")
     if not cfg.max_minutes >= 0:
         raise ConfigError(f"max_minutes must be >= 0, got {cfg.max_minutes}")
     if cfg.data.catalog and (not cfg.data.gsds or min(cfg.data.gsds) <= 0):
@@ -276,6 +286,8 @@ def validate(cfg: TrainConfig) -> None:
             raise ConfigError(f"{name} must be within 1..512, got {width}")
     if cfg.data.dataset and not Path(cfg.data.dataset).is_dir():
         raise ConfigError(f"data.dataset {cfg.data.dataset} is not a folder (give the output folder of geocolor dataset)")
+    if min(cfg.loss.lambda_chroma, cfg.loss.neutral_chroma, cfg.loss.neutral_weight) < 0:
+        raise ConfigError("loss.lambda_chroma, loss.neutral_chroma and loss.neutral_weight must be >= 0")
     if cfg.performance.amp not in AMP_MODES:
         raise ConfigError(f"unknown performance.amp {cfg.performance.amp!r}; choose one of {', '.join(AMP_MODES)}")
     _validate_model(cfg)
@@ -291,6 +303,9 @@ def _validate_model(cfg: TrainConfig) -> None:
     if cfg.model.init_from and not cls.warm_startable:
         able = ", ".join(n for n in MODELS if MODELS[n].warm_startable)
         raise ConfigError(f"model.init_from (warm start) works for {able}, not {cfg.model.model!r}")
+    if cfg.loss.lambda_chroma > 0 and not cls.chroma_penalty:
+        able = ", ".join(n for n in MODELS if MODELS[n].chroma_penalty)
+        raise ConfigError(f"loss.lambda_chroma works for {able}, not {cfg.model.model!r}")
     cls.validate(cfg, cls.parse_options(cfg))
 
 

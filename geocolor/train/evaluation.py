@@ -15,6 +15,7 @@ import torch
 
 from geocolor.color import input_lab, lab_to_uint8
 from geocolor.color import mean_chroma as mean_chroma  # re-exported: the trainer imports it from here
+from geocolor.metrics.chroma import false_colour_counts
 from geocolor.metrics.colourfulness import colourfulness_metrics
 from geocolor.metrics.pixel import pixel_metrics, summarize
 from geocolor.models.predict import predict_chips
@@ -31,15 +32,27 @@ def evaluate_chips(
     """
     preds = predict_chips(predict, chips, grays)
     result: dict[str, dict[str, float]] = {"model": summarize([chip_metrics(p, t) for p, t in zip(preds, chips)])}
+    result["model"]["false_colour"] = pooled_false_colour(preds, chips)
     base = input_lab(chips, grays)
     for name, ab in (("gray", (0.0, 0.0)), ("mean_color", ab_mean)):
-        rows = []
+        rows, outs = [], []
         for lab, chip in zip(base.copy(), chips):
             lab[..., 1], lab[..., 2] = ab
-            rows.append(chip_metrics(lab_to_uint8(lab), chip))
+            outs.append(lab_to_uint8(lab))
+            rows.append(chip_metrics(outs[-1], chip))
         result[name] = summarize(rows)
+        result[name]["false_colour"] = pooled_false_colour(outs, chips)
     result["n_chips"] = len(chips)  # type: ignore[assignment]
     return result
+
+
+def pooled_false_colour(preds: list[np.ndarray], truths: list[np.ndarray]) -> float:
+    """The false-colour rate pooled over pixels of all chips (0 when no truth pixel is near neutral)."""
+    false = low = 0
+    for p, t in zip(preds, truths):
+        f, n = false_colour_counts(p, t)
+        false, low = false + f, low + n
+    return false / low if low else 0.0
 
 
 def chip_metrics(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from geocolor.models.chroma_loss import chroma_excess
 from geocolor.models.encoding import encoding_for
 from geocolor.models.init import init_weights
 from geocolor.models.losses import gradient_penalty
@@ -35,6 +36,7 @@ class Pix2Pix(TrainableModel):
     """Generator + PatchGAN discriminator, their optimisers and schedulers."""
 
     warm_startable = True
+    chroma_penalty = True
 
     def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
         super().__init__(cfg, device)
@@ -100,8 +102,20 @@ class Pix2Pix(TrainableModel):
         else:
             loss_g_gan = torch.zeros((), device=fake.device)
         loss_g_l1 = F.l1_loss(fake.float(), target) * self.cfg.loss.lambda_l1
-        amp.backward(loss_g_gan + loss_g_l1)
+        loss_g_chroma = self.chroma_term(fake, target)
+        amp.backward(loss_g_gan + loss_g_l1 + loss_g_chroma)
         amp.step(self.opt_G)
         amp.update()
         self.step_schedulers(None if lambda_gan > 0 else ("sched_G",))  # L1 only: the discriminator does not train
-        return {**losses, "g_gan": loss_g_gan.item(), "g_l1": loss_g_l1.item()}
+        return {**losses, "g_gan": loss_g_gan.item(), "g_l1": loss_g_l1.item(), **self._chroma_figure(loss_g_chroma)}
+
+    def chroma_term(self, fake: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """``loss.lambda_chroma`` times the over-colour penalty (``geocolor.models.chroma_loss``); 0 when off."""
+        loss = self.cfg.loss
+        if loss.lambda_chroma <= 0:
+            return torch.zeros((), device=fake.device)
+        pred_ab, true_ab = self.encoding.decode_chroma(fake.float()), self.encoding.decode_chroma(target.float())
+        return chroma_excess(pred_ab, true_ab, loss.neutral_chroma, loss.neutral_weight) * loss.lambda_chroma
+
+    def _chroma_figure(self, term: torch.Tensor) -> dict[str, float]:
+        return {"g_chroma": term.item()} if self.cfg.loss.lambda_chroma > 0 else {}

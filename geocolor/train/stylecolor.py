@@ -196,12 +196,14 @@ class StyleColor(Pix2Pix):
             loss_g_gan = torch.zeros((), device=fake.device)
         loss_g_l1 = F.l1_loss(fake, target) * self.cfg.loss.lambda_l1
         loss_g_style = F.l1_loss(style_code(lightness, fake * enc.ab_scale), target_code) * self.options.lambda_style
-        amp.backward(loss_g_gan + loss_g_l1 + loss_g_style)
+        loss_g_chroma = self.chroma_term(fake, target)
+        amp.backward(loss_g_gan + loss_g_l1 + loss_g_style + loss_g_chroma)
         self._average_named_codes()
         amp.step(self.opt_G)
         amp.update()
         self.step_schedulers(None if lambda_gan > 0 else ("sched_G",))
-        return {**losses, "g_gan": loss_g_gan.item(), "g_l1": loss_g_l1.item(), "g_style": loss_g_style.item()}
+        return {**losses, "g_gan": loss_g_gan.item(), "g_l1": loss_g_l1.item(), "g_style": loss_g_style.item(),
+                **self._chroma_figure(loss_g_chroma)}
 
     def _average_named_codes(self) -> None:
         """Under DDP, average the learned codes' gradient over the ranks (the table is outside the wrapped generator)."""

@@ -3,7 +3,7 @@
 A run folder holds ``config.yaml``, ``losses.csv``, ``losses.png``, ``metrics.jsonl``,
 ``samples/step_XXXXXX.png`` (gray | output | truth on held-out chips), ``checkpoint.pt`` (everything
 needed to resume: networks, optimisers, schedulers, the AMP scaler, step, RNG states; written
-atomically) and the exported model files ``best.pt`` (lowest held-out CIEDE2000) and ``last.pt``;
+atomically) and the exported model files ``best.pt`` (lowest held-out CIEDE2000, within ``best_false_colour_max`` when set) and ``last.pt``;
 with ``tensorboard: true``, also ``tensorboard/`` event files. Under torchrun (``geocolor.train.distributed``) every rank
 trains and only rank 0 writes; the checkpoint then also holds every rank's RNG states.
 """
@@ -210,6 +210,8 @@ class Trainer:
                 "gan_mode": cfg.loss.gan_mode,
                 "lambda_l1": cfg.loss.lambda_l1,
                 "lambda_gan": cfg.loss.lambda_gan,
+                **({"lambda_chroma": cfg.loss.lambda_chroma, "neutral_chroma": cfg.loss.neutral_chroma,
+                    "neutral_weight": cfg.loss.neutral_weight} if cfg.loss.lambda_chroma > 0 else {}),
                 **self.model.training_info,
                 "discriminator": {
                     "name": cfg.model.discriminator,
@@ -345,12 +347,14 @@ class Trainer:
                 for kind in ("model", "gray", "mean_color"):
                     self.scalars.add(f"heldout_{kind}", result[kind], self.step)
             log.info(
-                "step %d: PSNR %.2f SSIM %.3f dE %.2f (gray dE %.2f, mean-colour dE %.2f)",
-                self.step, m["psnr"], m["ssim"], m["delta_e2000"], result["gray"]["delta_e2000"], result["mean_color"]["delta_e2000"],
+                "step %d: PSNR %.2f SSIM %.3f dE %.2f false colour %.1f %% (gray dE %.2f, mean-colour dE %.2f)",
+                self.step, m["psnr"], m["ssim"], m["delta_e2000"], 100 * m.get("false_colour", 0.0),
+                result["gray"]["delta_e2000"], result["mean_color"]["delta_e2000"],
             )
             self.model.on_evaluation(m["delta_e2000"])
-            if m["delta_e2000"] < self.best:
-                self.best = m["delta_e2000"]
+            score = selection_score(m, self.cfg.best_false_colour_max)
+            if score < self.best:
+                self.best = score
                 self.best_eval = result
                 if self.rank.main:
                     self.export(self.dir / "best.pt", result)
@@ -370,6 +374,20 @@ class Trainer:
                 "rate (optim.lr_d), lsgan, or fewer D layers",
                 d, g,
             )
+
+
+FALSE_COLOUR_RANK = 1000.0  # selection scores of evaluations over the false-colour bound start here
+
+
+def selection_score(heldout: dict[str, float], false_colour_max: float | None) -> float:
+    """Lower is better: held-out CIEDE2000, or, over the false-colour bound, ``FALSE_COLOUR_RANK`` plus the rate in %.
+
+    Any evaluation within the bound beats every one over it; among those over it, the least false colour wins.
+    """
+    fc = heldout.get("false_colour", 0.0)
+    if false_colour_max is None or fc <= false_colour_max:
+        return float(heldout["delta_e2000"])
+    return FALSE_COLOUR_RANK + 100.0 * fc
 
 
 def progress_line(step: int, total: int, losses: dict[str, float], seconds: float, steps: int, batch: int) -> str:
