@@ -16,10 +16,13 @@ name or a wrong type is one ERROR line. Nothing is parsed from a command line, s
 western-hemisphere bbox ``[-99.16, 47.0, -99.1, 47.05]`` can never be mistaken for a flag.
 
 By hand: ``python -m geocolor.qgis_runner run REQUEST.json`` (``-`` reads the request from stdin), and
-``python -m geocolor.qgis_runner check``, which prints ``OK <geocolor version>`` when the engine (geocolor
-and torch) imports. The runner prints one message per line:
+``python -m geocolor.qgis_runner check``, which prints ``OK <geocolor version> <backends>`` when geocolor
+and an inference backend (torch, onnxruntime) import; the QGIS plugin runs it to prove a Python is an engine. The runner prints one message per line:
 
 ``PROGRESS 0.420``  fraction done (0..1), at most about every 1% ;
+``INFO {json}``     facts about the run besides its result, one JSON object per line; ``colorize`` reports
+                    ``{"stretch": [low, high]}``, the input values it mapped to black and white (a viewer
+                    can show the input with the same contrast) ;
 ``DONE <path>``     the result (the output GeoTIFF, or the harvest's VRT or folder) ;
 ``ERROR <message>`` a one-line error a user can act on (then exit code 1) ;
 ``CANCELLED``       the run stopped on SIGTERM (exit code 130).
@@ -246,8 +249,11 @@ def read_request(source: str, stdin: TextIO | None = None) -> object:
 
 
 # -- running ------------------------------------------------------------------------------------------
-def execute(request: object, progress: ProgressCallback | None = None, is_cancelled: CancelCallback | None = None) -> str:
+def execute(request: object, progress: ProgressCallback | None = None, is_cancelled: CancelCallback | None = None,
+            info: Callable[[dict[str, Any]], None] | None = None) -> str:
     """Run one request (see the module docstring) with the library API; return the result's path.
+
+    ``info`` receives the facts an ``INFO`` line carries (for ``colorize``: the input stretch it used).
 
     Raises ``ConfigError`` for a bad request, ``geocolor.mosaic.engine.Cancelled`` when ``is_cancelled``
     stopped it, and the API's own ``GeocolorError`` otherwise.
@@ -259,7 +265,13 @@ def execute(request: object, progress: ProgressCallback | None = None, is_cancel
         from geocolor.mosaic import colorize
 
         src, dst = options.pop("src"), options.pop("dst")
-        return str(colorize(src, dst, progress=progress, is_cancelled=is_cancelled, **options).path)
+        path = str(colorize(src, dst, progress=progress, is_cancelled=is_cancelled, **options).path)
+        if info is not None:
+            try:
+                info({"stretch": input_stretch(src, options)})
+            except GeocolorError:  # the result stands; the viewer keeps its own contrast
+                pass
+        return path
     if command == "inpaint":
         from geocolor.inpaint import inpaint
 
@@ -286,12 +298,41 @@ def _harvest(options: dict[str, Any], progress: ProgressCallback | None, is_canc
     return str(result.vrt or result.out)
 
 
+def input_stretch(src: str, options: Mapping[str, Any]) -> list[float]:
+    """The input values ``colorize`` maps to black and white: its own ``plan_input`` with the request's bands and percentiles."""
+    from geocolor.mosaic.engine import MosaicOptions
+    from geocolor.raster import open_raster, plan_input
+
+    defaults = MosaicOptions()
+    with open_raster(src) as ds:
+        plan = plan_input(ds, options.get("bands", defaults.bands), options.get("percentiles", defaults.percentiles))
+    return [plan.lo, plan.hi]
+
+
+BACKENDS = ("torch", "onnxruntime")
+
+
 def _check() -> str:
-    import torch  # noqa: F401  (the engine needs it; fail here, not half-way)
+    """``OK <version> <backends>`` when geocolor and at least one inference backend import (fail here, not half-way)."""
+    import importlib
 
     from geocolor import __version__
 
-    return f"OK {__version__}"
+    found, failures = [], []
+    for name in BACKENDS:
+        try:
+            importlib.import_module(name)
+        except ImportError as e:
+            failures.append(f"{name}: {e}")
+        else:
+            found.append(name)
+    if not found:
+        raise ImportError("no inference backend imports (" + "; ".join(failures) + ")")
+    return f"OK {__version__} {','.join(found)}"
+
+
+def _print_info(facts: Mapping[str, Any], out: TextIO) -> None:
+    print("INFO " + json.dumps(facts, ensure_ascii=True), file=out, flush=True)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, stdin: TextIO | None = None) -> int:
@@ -309,7 +350,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, stdin: Te
         from geocolor.mosaic.engine import Cancelled
 
         try:
-            line = _check() if args == ["check"] else "DONE " + execute(read_request(args[1], stdin), line_progress(out), TERMINATED)
+            line = _check() if args == ["check"] else "DONE " + execute(read_request(args[1], stdin), line_progress(out), TERMINATED,
+                                                                         lambda facts: _print_info(facts, out))
         except Cancelled:
             print("CANCELLED", file=out, flush=True)
             return 130

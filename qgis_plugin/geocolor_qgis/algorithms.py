@@ -1,6 +1,6 @@
 """Processing algorithms "Colorize raster", "Fill nodata holes (inpaint)" and "Harvest WMTS tiles": parameters -> engine call -> outputs.
 
-Each runs the engine chosen by ``engine.find_engine`` (in-process or a geocolor Python as a subprocess)
+Each runs the engine chosen by ``discovery.find_engine`` (in-process or a geocolor Python as a subprocess)
 with Processing's feedback as progress and cancel; an engine error becomes a ``QgsProcessingException``.
 """
 

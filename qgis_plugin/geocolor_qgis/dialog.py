@@ -43,7 +43,7 @@ class ColorizeDialog(QDialog):
         self.style.lineEdit().setPlaceholderText("none (a colour reference raster, or type a style name)")
         form.addRow("Style", self.style)
         self.python = self._file_widget(QgsFileWidget.GetFile, "", settings.get("python"))
-        self.python.lineEdit().setPlaceholderText("auto-detect (in QGIS, .venv of the repository, geocolor on PATH)")
+        self.python.lineEdit().setPlaceholderText("auto-detect (the installed engine, in QGIS, PATH, conda environments)")
         form.addRow("geocolor Python", self.python)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)

@@ -1,32 +1,31 @@
-"""Where the geocolor engine runs, and how to talk to it. Pure Python: no QGIS import, unit-tested alone.
+"""How to talk to the geocolor engine. Pure Python: no QGIS import, unit-tested alone.
 
-QGIS's Python rarely has torch, so the engine runs either **in-process** (``import geocolor`` and
-``import torch`` work in this Python) or as a **subprocess** of a geocolor environment's Python
-running ``python -m geocolor.qgis_runner`` (see that module for the line protocol). ``find_engine``
-picks one: a configured Python (plugin settings or ``$GEOCOLOR_PYTHON``) first, then in-process, then
-a ``.venv`` next to the plugin's repository, then the Python behind a ``geocolor`` command on PATH.
+QGIS's Python rarely has geocolor's dependencies, so the engine runs either **in-process** (``import
+geocolor`` and its backend work in this Python) or as a **subprocess** of a geocolor environment's Python
+running ``python -m geocolor.qgis_runner`` (see that module for the line protocol). An :class:`Engine`
+says which; ``discovery.find_engine`` picks one and ``installer`` makes one when there is none.
 ``run_colorize`` runs a :class:`ColorizeParams` (``run_inpaint`` an :class:`InpaintParams`, ``run_harvest`` a
 :class:`HarvestParams`) with progress and cancel callbacks either way: each parameter object is one JSON request
 (``to_json``), which ``geocolor.qgis_runner.execute`` checks and runs, in this Python or in the runner's.
+Facts the engine reports besides the result (``INFO`` lines, e.g. the input stretch it used) go to an
+``info`` callback.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import queue
-import shutil
 import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any, ClassVar
 
 Progress = Callable[[float], None]
 IsCancelled = Callable[[], bool]
+Info = Callable[[dict[str, Any]], None]
 
 # Where the model may run: the same list as ``geocolor.commands.options.DEVICES`` (the CLI's --device),
 # repeated here because QGIS's Python may not have geocolor; a test keeps the two equal.
@@ -34,10 +33,11 @@ DEVICES = ("auto", "cpu", "cuda")
 
 INPROCESS = "in-process"
 SUBPROCESS = "subprocess"
+INSTALL_ACTION = "Install the geocolor engine"
 SETUP_HINT = (
-    "geocolor engine not found: set the Python of a geocolor environment (one where `pip install -e .` "
-    "of geocolor was run, e.g. /path/to/geocolor/.venv/bin/python) in the Colorize dialog's "
-    "'geocolor Python' field or in $GEOCOLOR_PYTHON, or put `geocolor` on PATH"
+    f"geocolor engine not found: use '{INSTALL_ACTION}' (Raster > geocolor) to set one up in the QGIS profile, "
+    "or give the Python of an environment with geocolor (`pip install geocolor[onnx]` or `pip install -e .` of a "
+    "checkout) in the Colorize dialog's 'geocolor Python' field or in $GEOCOLOR_PYTHON"
 )
 
 
@@ -47,6 +47,10 @@ class EngineError(Exception):
 
 class EngineCancelled(EngineError):
     """The user cancelled; nothing was written."""
+
+
+class EngineNotFound(EngineError):
+    """No engine anywhere: the plugin offers to install one."""
 
 
 class _Params:
@@ -138,79 +142,44 @@ class HarvestParams(_Params):
 
 @dataclass(frozen=True)
 class Engine:
-    """How to run geocolor: ``mode`` is INPROCESS or SUBPROCESS (then ``python`` is the interpreter)."""
+    """How to run geocolor: ``mode`` is INPROCESS or SUBPROCESS (then ``python`` is the interpreter).
+
+    ``clean_env``: start it without QGIS's ``PYTHONHOME`` / ``PYTHONPATH`` (set for Pythons the plugin found
+    itself; a Python the user configured gets the environment as it is).
+    """
 
     mode: str
     python: str | None = None
     found_by: str = ""
+    clean_env: bool = False
 
     def describe(self) -> str:
-        return f"{self.mode} ({self.python})" if self.python else self.mode
+        where = f"{self.mode} ({self.python})" if self.python else self.mode
+        return f"{where}: {self.found_by}" if self.found_by else where
+
+    def environment(self) -> dict[str, str]:
+        """The environment a subprocess engine runs in."""
+        if self.clean_env:
+            from .process import engine_environment
+
+            return engine_environment()
+        return {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
 
 
-def inprocess_available() -> bool:
-    """True when geocolor and torch can be imported by this Python (without importing them)."""
-    return all(importlib.util.find_spec(name) is not None for name in ("geocolor", "torch"))
-
-
-def python_of_script(script: str) -> str | None:
-    """The interpreter named by a console script's ``#!`` line (how pip-installed ``geocolor`` starts)."""
-    try:
-        with open(script, "rb") as f:
-            first = f.readline().decode("utf-8", "replace").strip()
-    except OSError:
-        return None
-    if not first.startswith("#!"):
-        return None
-    parts = first[2:].split()
-    return parts[0] if parts and os.path.basename(parts[0]).startswith("python") and os.path.exists(parts[0]) else None
-
-
-def repo_venv_python(plugin_dir: Path) -> str | None:
-    """``.venv``'s Python of the repository holding ``plugin_dir`` (a symlinked dev install), if any."""
-    for parent in list(plugin_dir.resolve().parents)[:3]:
-        for rel in ("bin/python", "Scripts/python.exe"):
-            candidate = parent / ".venv" / rel
-            if candidate.exists():
-                return str(candidate)
-    return None
-
-
-def find_engine(
-    configured: str | None = None,
-    plugin_dir: Path | None = None,
-    *,
-    environ: dict[str, str] | None = None,
-    inprocess: Callable[[], bool] = inprocess_available,
-    which: Callable[[str], str | None] = shutil.which,
-) -> Engine:
-    """Choose where the engine runs (see the module docstring); raise EngineError with SETUP_HINT if nowhere."""
-    env = os.environ if environ is None else environ
-    for value, source in ((configured, "settings"), (env.get("GEOCOLOR_PYTHON"), "$GEOCOLOR_PYTHON")):
-        if value:
-            if not (os.path.isfile(value) and os.access(value, os.X_OK)):
-                raise EngineError(f"the geocolor Python {value!r} (from {source}) is not an executable file; fix it or clear it")
-            return Engine(SUBPROCESS, value, source)
-    if inprocess():
-        return Engine(INPROCESS, None, "import")
-    venv = repo_venv_python(plugin_dir) if plugin_dir else None
-    if venv:
-        return Engine(SUBPROCESS, venv, "repository .venv")
-    script = which("geocolor")
-    python = python_of_script(script) if script else None
-    if python:
-        return Engine(SUBPROCESS, python, "geocolor on PATH")
-    raise EngineError(SETUP_HINT)
-
-
-def parse_line(line: str) -> tuple[str, str | float] | None:
-    """One runner stdout line as ("progress", fraction), ("done", path) or ("error", message); else None."""
+def parse_line(line: str) -> tuple[str, Any] | None:
+    """One runner stdout line as ("progress", fraction), ("done", path), ("error", message) or ("info", dict); else None."""
     kind, _, rest = line.strip().partition(" ")
     if kind == "PROGRESS":
         try:
             return "progress", min(max(float(rest), 0.0), 1.0)
         except ValueError:
             return None
+    if kind == "INFO":
+        try:
+            facts = json.loads(rest)
+        except json.JSONDecodeError:
+            return None
+        return ("info", facts) if isinstance(facts, dict) else None
     if kind in ("DONE", "ERROR", "OK"):
         return kind.lower(), rest
     return None
@@ -233,12 +202,17 @@ def run_runner(
     is_cancelled: IsCancelled | None = None,
     *,
     stdin: str | None = None,
+    info: Info | None = None,
+    env: dict[str, str] | None = None,
     poll: float = 0.1,
     popen: Callable[..., subprocess.Popen[str]] = subprocess.Popen,
 ) -> str:
-    """Run ``python -m geocolor.qgis_runner ARGS`` (``stdin`` written to it); return the DONE/OK value. Terminate it on cancel."""
+    """Run ``python -m geocolor.qgis_runner ARGS`` (``stdin`` written to it); return the DONE/OK value. Terminate it on cancel.
+
+    ``env``: its environment (default: this process's); ``info`` receives each INFO line's facts.
+    """
     argv = [python, "-m", "geocolor.qgis_runner", *args]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
+    env = env if env is not None else {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
     try:
         # a neutral working directory: ``-m`` puts it on sys.path, and QGIS's own one is arbitrary
         proc = popen(argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -271,6 +245,8 @@ def run_runner(
         kind, value = message
         if kind == "progress" and progress:
             progress(float(value))
+        elif kind == "info" and info:
+            info(value)
         elif kind in ("done", "ok"):
             result = str(value)
         elif kind == "error":
@@ -300,7 +276,7 @@ def _failure(python: str, code: int, stderr: list[str]) -> str:
     """The one-line message for a runner that stopped without an ERROR line, from its stderr's last line."""
     last = stderr[-1] if stderr else ""
     if "No module named" in last and "geocolor" in last:
-        return f"{python} has no geocolor installed; " + SETUP_HINT.split(": ", 1)[1]
+        return f"{python} has no geocolor installed: " + SETUP_HINT.split(": ", 1)[1]
     if "invalid choice: 'run'" in last:
         return f"the geocolor of {python} is older than this plugin; update it (git pull, then pip install -e .)"
     return f"the geocolor engine stopped (exit code {code}): {last or 'no message'}"
@@ -324,20 +300,21 @@ def _close(proc: subprocess.Popen[str]) -> None:
 
 
 def run_params(engine: Engine, params: _Params, progress: Progress | None = None,
-               is_cancelled: IsCancelled | None = None) -> str:
+               is_cancelled: IsCancelled | None = None, info: Info | None = None) -> str:
     """Run one parameter object's request with ``engine``; return the result's path. Raise EngineError / EngineCancelled.
 
     A subprocess engine gets the request as JSON on its stdin (``qgis_runner run -``): unlike a command-line
     argument, stdin passes no shell, batch-file wrapper or Windows command-line quoting, and has no length limit.
     """
     if engine.mode == SUBPROCESS:
-        return run_runner(str(engine.python), ["run", "-"], progress, is_cancelled, stdin=params.to_json())
+        return run_runner(str(engine.python), ["run", "-"], progress, is_cancelled, stdin=params.to_json(), info=info,
+                          env=engine.environment())
     from geocolor.errors import GeocolorError
     from geocolor.mosaic.engine import Cancelled
     from geocolor.qgis_runner import execute
 
     try:
-        return execute(json.loads(params.to_json()), progress, is_cancelled)
+        return execute(json.loads(params.to_json()), progress, is_cancelled, info)
     except Cancelled:
         raise EngineCancelled("cancelled") from None
     except GeocolorError as e:
@@ -345,9 +322,12 @@ def run_params(engine: Engine, params: _Params, progress: Progress | None = None
 
 
 def run_colorize(engine: Engine, params: ColorizeParams, progress: Progress | None = None,
-                 is_cancelled: IsCancelled | None = None) -> str:
-    """Colorize with ``engine``; return the output path. Raise EngineError / EngineCancelled."""
-    return run_params(engine, params, progress, is_cancelled)
+                 is_cancelled: IsCancelled | None = None, info: Info | None = None) -> str:
+    """Colorize with ``engine``; return the output path. Raise EngineError / EngineCancelled.
+
+    ``info`` receives ``{"stretch": [low, high]}``: the input values the engine mapped to black and white.
+    """
+    return run_params(engine, params, progress, is_cancelled, info)
 
 
 def run_inpaint(engine: Engine, params: InpaintParams, progress: Progress | None = None,

@@ -1,8 +1,11 @@
-"""The plugin object QGIS holds: the "Colorize layer" action (toolbar + Raster menu) and the Processing provider.
+"""The plugin object QGIS holds: the "Colorize layer" action (toolbar + Raster menu), the "Install the geocolor
+engine" action (Raster menu) and the Processing provider.
 
 Flow: the action reads the active layer, the dialog (or, with ``GEOCOLOR_QGIS_NO_DIALOG=1``,
 the remembered defaults) gives a ``ColorizeParams``, a ``ColorizeTask`` runs it in QGIS's task manager,
-and ``_task_finished`` (main thread) adds the colour layer above the input or shows a message-bar line.
+and ``_task_finished`` (main thread) adds the colour layer above the input, shows the input with the
+engine's contrast (``contrast``), or shows a message-bar line. When no engine is found the message bar
+offers "Install the geocolor engine", which runs an ``InstallEngineTask`` (``installer``) into the profile.
 """
 
 from __future__ import annotations
@@ -14,10 +17,13 @@ from typing import Any
 
 from qgis.core import Qgis, QgsApplication, QgsMapLayer, QgsProject, QgsRasterLayer
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction, QDialog
+from qgis.PyQt.QtWidgets import QAction, QDialog, QPushButton
 
 from . import settings
-from .engine import ColorizeParams, EngineError, default_output
+from .contrast import show_like_engine
+from .engine import INSTALL_ACTION, ColorizeParams, EngineError, EngineNotFound, default_output
+from .install_task import InstallEngineTask
+from .installer import VENV_DIR, InstallError, base_python_candidates, choose_base_python, pip_arguments
 from .layers import LayerExportError, readable_path
 from .task import ColorizeTask
 
@@ -33,6 +39,8 @@ class GeocolorPlugin:
     def __init__(self, iface: Any) -> None:
         self.iface = iface
         self.action: QAction | None = None
+        self.install_action: QAction | None = None
+        self.install_task: InstallEngineTask | None = None
         self.provider: Any = None
         self.tasks: list[ColorizeTask] = []  # keep references until finished
         self.last_task: ColorizeTask | None = None
@@ -53,12 +61,22 @@ class GeocolorPlugin:
         self.action.triggered.connect(self.run)
         self.iface.addToolBarIcon(self.action)
         self.iface.addPluginToRasterMenu(MENU, self.action)
+        self.install_action = QAction(INSTALL_ACTION, self.iface.mainWindow())
+        self.install_action.setObjectName("geocolorInstallEngine")
+        self.install_action.setToolTip("Create geocolor's own Python environment in the QGIS profile and install the engine into it")
+        self.install_action.triggered.connect(self.install_engine)
+        self.iface.addPluginToRasterMenu(MENU, self.install_action)
 
     def unload(self) -> None:
         if self.action is not None:
             self.iface.removeToolBarIcon(self.action)
             self.iface.removePluginRasterMenu(MENU, self.action)
             self.action = None
+        if self.install_action is not None:
+            self.iface.removePluginRasterMenu(MENU, self.install_action)
+            self.install_action = None
+        if self.install_task is not None:  # its environment is removed; nothing half-made stays
+            self.install_task.cancel()
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
@@ -98,7 +116,12 @@ class GeocolorPlugin:
         try:
             engine = settings.engine_from_settings(python)
         except EngineError as e:
-            self._message(str(e), Qgis.Critical)
+            if temporary_input and os.path.exists(params.src):
+                os.remove(params.src)
+            if isinstance(e, EngineNotFound):
+                self._offer_install(str(e))
+            else:
+                self._message(str(e), Qgis.Critical)
             return None
         task = ColorizeTask(engine, params, self._task_finished, f"geocolor: colorize {Path(params.src).name}")
         task.setProperty("input_layer_id", input_layer_id)
@@ -119,9 +142,9 @@ class GeocolorPlugin:
         elif task.error or not task.output:
             self._message(task.error or "the engine returned no output", Qgis.Critical)
         else:
-            self._add_result(task.output, str(task.property("input_layer_id") or ""))
+            self._add_result(task.output, str(task.property("input_layer_id") or ""), task.info)
 
-    def _add_result(self, path: str, input_layer_id: str) -> None:
+    def _add_result(self, path: str, input_layer_id: str, info: dict[str, Any] | None = None) -> None:
         layer = QgsRasterLayer(path, Path(path).stem, "gdal")
         if not layer.isValid():
             self._message(f"the colorized file {path} cannot be opened", Qgis.Critical)
@@ -133,7 +156,59 @@ class GeocolorPlugin:
         parent = node.parent() if node is not None else root
         index = parent.children().index(node) if node is not None else 0
         parent.insertLayer(index, layer)
-        self._message(f"colorized layer added: {path}", Qgis.Success)
+        self._message(f"colorized layer added: {path}{self._match_contrast(project.mapLayer(input_layer_id), info or {})}",
+                      Qgis.Success)
+
+    @staticmethod
+    def _match_contrast(layer: Any, info: dict[str, Any]) -> str:
+        """Show the input layer with the engine's stretch (``contrast``); the note for the message, or ''."""
+        stretch = info.get("stretch")
+        if not (isinstance(layer, QgsRasterLayer) and isinstance(stretch, list) and len(stretch) == 2):
+            return ""
+        low, high = (float(v) for v in stretch)
+        return f"; input shown with the engine's contrast ({low:g} to {high:g})" if show_like_engine(layer, low, high) else ""
+
+    # -- the engine ---------------------------------------------------------------------------------------
+    def _offer_install(self, text: str) -> None:
+        """The message bar line for "no engine", with a button that starts the install."""
+        bar = self.iface.messageBar()
+        item = bar.createMessage(TITLE, text)
+        button = QPushButton(INSTALL_ACTION, item)
+
+        def clicked() -> None:
+            bar.popWidget(item)
+            self.install_engine()
+
+        button.clicked.connect(clicked)
+        item.layout().addWidget(button)
+        bar.pushWidget(item, Qgis.Warning)
+
+    def install_engine(self) -> InstallEngineTask | None:
+        """Install the engine into the QGIS profile in a task (the action, the message-bar button and tests come here)."""
+        if self.install_task is not None:
+            self._message("the geocolor engine is being installed already; see the task manager", Qgis.Info)
+            return None
+        home = settings.engine_home()
+        try:
+            base = choose_base_python(base_python_candidates(settings.base_python()))
+        except InstallError as e:
+            self._message(f"cannot install the geocolor engine: {e}", Qgis.Critical)
+            return None
+        task = InstallEngineTask(home, pip_arguments(settings.engine_source()), base, self._install_finished)
+        self.install_task = task
+        QgsApplication.taskManager().addTask(task)
+        self._message(f"installing the geocolor engine into {home / VENV_DIR} with {base.path}; this takes a few minutes "
+                      "(progress and cancel in the task manager)", Qgis.Info)
+        return task
+
+    def _install_finished(self, task: InstallEngineTask) -> None:
+        self.install_task = None
+        if task.cancelled:
+            self._message("geocolor engine install cancelled; nothing was kept", Qgis.Info)
+        elif task.error or not task.python:
+            self._message(task.error or "the engine install ended without an engine", Qgis.Critical)
+        else:
+            self._message(f"geocolor engine installed ({task.python}); {ACTION_TEXT} is ready", Qgis.Success)
 
     def _message(self, text: str, level: Any) -> None:
         self.iface.messageBar().pushMessage(TITLE, text, level=level, duration=0 if level == Qgis.Critical else 8)

@@ -8,6 +8,7 @@ the task to the ``on_finished`` callback, which adds the layer or shows the erro
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from qgis.core import QgsTask
 
@@ -24,12 +25,14 @@ class ColorizeTask(QgsTask):
         self.params = params
         self.on_finished = on_finished
         self.output: str | None = None
+        self.info: dict[str, Any] = {}  # what the engine reported besides the output (the input stretch)
         self.error: str | None = None
         self.cancelled = False
 
     def run(self) -> bool:
         try:
-            self.output = run_colorize(self.engine, self.params, lambda f: self.setProgress(100.0 * f), self.isCanceled)
+            self.output = run_colorize(self.engine, self.params, lambda f: self.setProgress(100.0 * f), self.isCanceled,
+                                       self.info.update)
         except EngineCancelled:
             self.cancelled = True
             return False

@@ -30,10 +30,16 @@ class RecordingMessageBar(QgsMessageBar):
     def __init__(self) -> None:
         super().__init__()
         self.messages: list[tuple[int, str]] = []
+        self.widgets: list[Any] = []  # items pushed with pushWidget (a message with buttons)
 
     def pushMessage(self, title: str, text: str, level: Any = Qgis.Info, duration: int = -1) -> None:  # noqa: N802
         self.messages.append((int(level), text))
         super().pushMessage(title, text, level, duration)
+
+    def pushWidget(self, widget: Any, level: Any = Qgis.Info, duration: int = 0) -> Any:  # noqa: N802
+        self.messages.append((int(level), widget.text() if hasattr(widget, "text") else ""))
+        self.widgets.append(widget)
+        return super().pushWidget(widget, level, duration)
 
 
 class Iface:

@@ -20,17 +20,19 @@ import numpy as np
 import pytest
 import rasterio
 from geocolor_qgis import engine
+from geocolor_qgis.discovery import find_engine
 from geocolor_qgis.engine import (
     INPROCESS,
+    INSTALL_ACTION,
     SUBPROCESS,
     ColorizeParams,
     Engine,
     EngineCancelled,
     EngineError,
+    EngineNotFound,
     HarvestParams,
     InpaintParams,
     default_output,
-    find_engine,
     parse_line,
     run_colorize,
     run_harvest,
@@ -66,18 +68,21 @@ def test_inprocess_then_repo_venv_then_path(tmp_path):
     venv_python = tmp_path / "repo" / ".venv" / "bin" / "python"
     venv_python.parent.mkdir(parents=True)
     _executable(venv_python)
-    found = find_engine(None, plugin_dir, environ={}, inprocess=lambda: False, which=lambda name: None)
-    assert (found.python, found.found_by) == (str(venv_python), "repository .venv")
+    found = find_engine(None, plugin_dir, environ={}, inprocess=lambda: False, which=lambda name: None, works=lambda p: True,
+                        home=tmp_path)
+    assert (found.python, found.found_by, found.clean_env) == (str(venv_python), "repository .venv", True)
     os.remove(venv_python)
     script = _executable(tmp_path / "geocolor", f"#!{sys.executable}\nimport geocolor.cli\n")
-    found = find_engine(None, plugin_dir, environ={}, inprocess=lambda: False, which=lambda name: str(script))
+    which = {"geocolor": str(script)}.get
+    found = find_engine(None, plugin_dir, environ={}, inprocess=lambda: False, which=which, works=lambda p: True, home=tmp_path)
     assert (found.python, found.found_by) == (sys.executable, "geocolor on PATH")
 
 
 def test_no_engine_names_how_to_set_it_up(tmp_path):
-    with pytest.raises(EngineError) as info:
-        find_engine(None, tmp_path, environ={}, inprocess=lambda: False, which=lambda name: None)
+    with pytest.raises(EngineNotFound) as info:
+        find_engine(None, tmp_path, environ={}, inprocess=lambda: False, which=lambda name: None, home=tmp_path)
     assert "GEOCOLOR_PYTHON" in str(info.value) and "pip install -e ." in str(info.value)
+    assert INSTALL_ACTION in str(info.value) and "\n" not in str(info.value)
 
 
 def test_parse_line():
@@ -87,6 +92,8 @@ def test_parse_line():
     assert parse_line("ERROR input is bad; fix it") == ("error", "input is bad; fix it")
     assert parse_line("some log line") is None
     assert parse_line("PROGRESS x") is None
+    assert parse_line('INFO {"stretch": [-3.5, 4000]}') == ("info", {"stretch": [-3.5, 4000]})
+    assert parse_line("INFO not json") is None and parse_line("INFO [1, 2]") is None
 
 
 def test_params_become_json_requests_with_absolute_paths():
@@ -182,13 +189,18 @@ def test_harvest_params_reach_the_harvest_config_with_a_western_bbox_intact(monk
         "http://h/caps.xml", "ortho", "15", tmp_path / "h", "WebMercatorQuad", True)
 
 
-def _runner_in_this_process(python: str, args: Sequence[str], progress=None, is_cancelled=None, *, stdin: str | None = None) -> str:
+def _runner_in_this_process(python: str, args: Sequence[str], progress=None, is_cancelled=None, *, stdin: str | None = None,
+                            info=None, env=None) -> str:
     """``run_runner``'s contract (the DONE value, or EngineError with the ERROR line) from ``qgis_runner.main`` in this process."""
     from geocolor.qgis_runner import main
 
-    assert list(args) == ["run", "-"] and stdin is not None
+    assert list(args) == ["run", "-"] and stdin is not None and env is not None
     out = io.StringIO()
     main(args, out, io.StringIO(stdin))
+    for line in out.getvalue().splitlines():
+        message = parse_line(line)
+        if message and message[0] == "info" and info:
+            info(message[1])
     kind, value = parse_line(out.getvalue().splitlines()[-1]) or ("", "")
     if kind != "done":
         raise EngineError(str(value))
@@ -235,7 +247,7 @@ def test_engine_module_imports_without_geocolor_torch_or_qgis(tmp_path):
         "            raise ImportError('blocked ' + name)\n"
         "sys.meta_path.insert(0, Block())\n"
         f"sys.path.insert(0, {str(Path(engine.__file__).parents[1])!r})\n"
-        "import geocolor_qgis, geocolor_qgis.engine as e\n"
+        "import geocolor_qgis, geocolor_qgis.engine as e, geocolor_qgis.discovery, geocolor_qgis.installer\n"
         "print(e.DEVICES, e.ColorizeParams('a.tif', 'b.tif').to_json())\n"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
@@ -254,10 +266,16 @@ def test_default_output_never_takes_an_existing_file(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", [SUBPROCESS, INPROCESS])
 def test_run_colorize_reports_progress_and_writes_a_georeferenced_colour_tif(tmp_path, tiny_model, mode):
+    from geocolor.raster import band_percentiles
+
     run_engine = Engine(mode, sys.executable if mode == SUBPROCESS else None)
     seen: list[float] = []
-    out = run_colorize(run_engine, ColorizeParams(str(SAMPLE), str(tmp_path / "out.tif"), str(tiny_model), "cpu"), seen.append)
+    info: dict = {}
+    out = run_colorize(run_engine, ColorizeParams(str(SAMPLE), str(tmp_path / "out.tif"), str(tiny_model), "cpu"), seen.append,
+                       None, info.update)
     assert Path(out) == tmp_path / "out.tif"
+    with rasterio.open(SAMPLE) as src:  # the stretch the engine used: its 0.5 / 99.5 percentiles of the 16-bit input
+        assert info == {"stretch": pytest.approx(list(band_percentiles(src, (1,), (0.5, 99.5))))}
     assert seen and seen[-1] == 1.0 and seen == sorted(seen) and len(seen) >= 3
     with rasterio.open(SAMPLE) as src, rasterio.open(out) as dst:
         assert dst.count >= 3 and dst.crs == src.crs and dst.transform == src.transform
@@ -323,7 +341,8 @@ def test_plugin_modules_import_one_way():
     import ast
 
     plugin_dir = Path(engine.__file__).parent
-    for name in ("algorithms", "provider", "settings", "engine", "task", "dialog", "layers"):
+    for name in ("algorithms", "provider", "settings", "engine", "task", "dialog", "layers", "discovery", "installer", "process",
+                 "install_task", "contrast"):
         tree = ast.parse((plugin_dir / f"{name}.py").read_text())
         imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level}
         assert "plugin" not in imported, name

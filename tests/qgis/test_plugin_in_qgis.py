@@ -108,7 +108,7 @@ def test_plugin_from_the_zip_loads_through_qgis_loader_with_action_menu_and_algo
     assert qgis_run["qgis"].startswith("3.")
     assert qgis_run["available"] and qgis_run["min_version"] == "3.22" and qgis_run["started"]
     assert qgis_run["toolbar_actions"] == 1
-    assert qgis_run["menu_actions"] == ["Colorize layer"]
+    assert qgis_run["menu_actions"] == ["Colorize layer", "Install the geocolor engine"]
     assert qgis_run["algorithms"] == ["geocolor:colorize_raster", "geocolor:harvest_wmts", "geocolor:inpaint_raster"]
 
 

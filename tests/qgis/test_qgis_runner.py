@@ -62,7 +62,30 @@ def test_check_reports_ok_and_version():
     from geocolor import __version__
 
     out = io.StringIO()
-    assert main(["check"], out) == 0 and out.getvalue().strip() == f"OK {__version__}"
+    assert main(["check"], out) == 0
+    ok, version, backends = out.getvalue().split()
+    assert (ok, version) == ("OK", __version__) and set(backends.split(",")) <= {"torch", "onnxruntime"}
+
+
+def test_check_needs_geocolor_and_one_backend_of_the_two(monkeypatch):
+    """An environment with onnxruntime and no torch (``pip install geocolor[onnx]``) is an engine; one with neither is not."""
+    import importlib
+
+    real_import_module = importlib.import_module
+
+    def refusing(*names: str):
+        def import_module(name: str, package: str | None = None):
+            if name in names:
+                raise ImportError(f"No module named {name!r}")
+            return real_import_module(name, package)
+        return import_module
+
+    monkeypatch.setattr(importlib, "import_module", refusing("torch"))
+    out = io.StringIO()
+    assert main(["check"], out) == 0 and out.getvalue().split()[2] == "onnxruntime"
+    monkeypatch.setattr(importlib, "import_module", refusing("torch", "onnxruntime"))
+    out = io.StringIO()
+    assert main(["check"], out) == 1 and out.getvalue().startswith("ERROR this Python cannot run geocolor (no inference backend")
 
 
 @pytest.mark.slow
