@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("geocolor.commands.sweep", "Train several configs (resumable) and tabulate their held-out results."),
     "run": ("geocolor.commands.run", "Run a chain of steps (harvest, dataset, train, evaluate, mosaic, adapt) from one YAML file."),
     "adapt": ("geocolor.commands.adapt", "Fine-tune on the modern imagery of the scans' own ground, then colour the scans."),
+    "export": ("geocolor.commands.export", "Export a model file to ONNX, for the onnx engine (runs without torch)."),
 }
 
 

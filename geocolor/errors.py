@@ -38,3 +38,7 @@ class TrainingError(GeocolorError, RuntimeError):
 
 class Cancelled(GeocolorError):
     """The caller's ``is_cancelled`` said stop; nothing was written."""
+
+
+class EngineError(GeocolorError, RuntimeError):
+    """No inference engine can run the model here (torch / onnxruntime missing, or the wrong one asked for)."""

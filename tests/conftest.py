@@ -108,8 +108,12 @@ def float_with_nonfinite(path: Path, size: int = 256) -> Path:
     return write_tif(path, data, "EPSG:32631", rasterio.transform.from_origin(500000, 4000000, 0.5, 0.5))
 
 
-def make_tiny_model(path: Path, ngf: int = 4, seed: int = 0) -> Path:
-    """A seeded, untrained U-Net model file: fast, and its output has plenty of colour."""
+def make_tiny_model(path: Path, ngf: int = 4, seed: int = 0, gain: float = 0.3) -> Path:
+    """A seeded, untrained U-Net model file: fast, and its output has plenty of colour.
+
+    With the default ``gain`` its activations are huge, so float rounding anywhere changes a few
+    pixels a lot; comparisons between engines use ``gain=0.1``, which still colours.
+    """
     import torch
 
     from geocolor.models.generators import GENERATORS
@@ -118,7 +122,7 @@ def make_tiny_model(path: Path, ngf: int = 4, seed: int = 0) -> Path:
 
     torch.manual_seed(seed)
     arch = {"generator": "unet_256", "in_channels": 1, "out_channels": 2, "ngf": ngf, "norm": "batch", "dropout": False}
-    net = init_weights(GENERATORS["unet_256"](1, 2, ngf=ngf, norm="batch"), "normal", 0.3)
+    net = init_weights(GENERATORS["unet_256"](1, 2, ngf=ngf, norm="batch"), "normal", gain)
     meta = {"name": "tiny", "architecture": arch, "color_space": "lab", "tile_size": 256, "tile_multiple": 256,
             "normalization": {"l_offset": 50.0, "l_scale": 50.0, "ab_scale": 110.0}}
     return write_model_file(path, net.state_dict(), meta)

@@ -64,8 +64,11 @@ class AdaptOptions:
     batch_size: int = 8
     lr: float = 1e-4
     eval_every: int = 100  # steps between held-out evaluations (each also writes the checkpoint a rerun resumes from)
+    restraint: float = 1.0  # loss.lambda_chroma of the fine-tuning: the penalty on colour above the truth's (0: plain L1)
+    false_colour_max: float | None = None  # keep only weights whose held-out false-colour rate is at most this (None: any)
     overwrite: bool = False
     show_progress: bool = True
+    scheduler: str | None = None  # colour the scans on a Dask cluster (address or local:N; geocolor.cluster)
 
 
 @dataclass
@@ -94,7 +97,8 @@ class AdaptResult:
         figures = ""
         if b and a:
             figures = (f"; held-out modern chips: PSNR {b.get('psnr', math.nan):.2f} -> {a.get('psnr', math.nan):.2f} dB, "
-                       f"CIEDE2000 {b.get('delta_e2000', math.nan):.2f} -> {a.get('delta_e2000', math.nan):.2f}")
+                       f"CIEDE2000 {b.get('delta_e2000', math.nan):.2f} -> {a.get('delta_e2000', math.nan):.2f}, "
+                       f"false colour {100 * b.get('false_colour', math.nan):.1f} -> {100 * a.get('false_colour', math.nan):.1f} %")
         return f"adapted in {self.minutes:.1f} min ({self.steps} steps){figures}; {len(self.outputs)} scan(s) coloured; report {self.report}"
 
 
@@ -306,7 +310,7 @@ def fit_scans(scans: list[ScanInfo], modern: list[Path], out_dir: Path) -> Path:
 
 # -- 4. fine-tune -----------------------------------------------------------------------------------
 def finetune_config(base: PathLike, modern: list[Path], film_fit: Path, run_dir: Path, opts: AdaptOptions) -> Any:
-    """The training config of the fine-tuning: the base model's architecture, warm-started, L1 only."""
+    """The training config of the fine-tuning: the base model's architecture, warm-started, L1 plus the over-colour penalty."""
     from geocolor.models.io import read_model_file
     from geocolor.train.config import config_from_dict
 
@@ -323,7 +327,8 @@ def finetune_config(base: PathLike, modern: list[Path], film_fit: Path, run_dir:
         "model": {"model": "pix2pix", "generator": arch["generator"], "ngf": int(arch["ngf"]), "norm": arch.get("norm", "batch"),
                   "dropout": bool(arch.get("dropout", True)), "color_space": meta.get("color_space", "lab"),
                   "init_from": str(base)},
-        "loss": {"lambda_gan": 0.0, "lambda_l1": 100.0},
+        "loss": {"lambda_gan": 0.0, "lambda_l1": 100.0, "lambda_chroma": opts.restraint},
+        "best_false_colour_max": opts.false_colour_max,
         "optim": {"lr": opts.lr, "beta1": 0.5, "policy": "constant"},
         "performance": {"amp": "bf16", "channels_last": True},
     }
@@ -360,8 +365,13 @@ def finetune(cfg: Any, show_progress: bool) -> tuple[Path, int, float]:
     return cfg.run_dir / "best.pt", steps, minutes
 
 
-def heldout_figures(run_dir: Path) -> tuple[dict[str, float], dict[str, float]]:
-    """(base model, adapted model) figures on the held-out modern chips, from the run's ``metrics.jsonl``."""
+def heldout_figures(run_dir: Path, false_colour_max: float | None = None) -> tuple[dict[str, float], dict[str, float]]:
+    """(base model, adapted model) figures on the held-out modern chips, from the run's ``metrics.jsonl``.
+
+    The adapted model's are those of the evaluation ``best.pt`` was kept at (the trainer's own rule).
+    """
+    from geocolor.train.trainer import selection_score
+
     path = run_dir / "metrics.jsonl"
     if not path.exists():
         return {}, {}
@@ -369,9 +379,13 @@ def heldout_figures(run_dir: Path) -> tuple[dict[str, float], dict[str, float]]:
     if not rows:
         return {}, {}
     base = next((r for r in rows if r["step"] == 0), rows[0])
-    best = min(rows, key=lambda r: r["model"]["delta_e2000"])
-    keys = ("psnr", "ssim", "delta_e2000")
-    return {k: float(base["model"][k]) for k in keys}, {**{k: float(best["model"][k]) for k in keys}, "step": float(best["step"])}
+    best = min(rows, key=lambda r: selection_score(r["model"], false_colour_max))
+    keys = ("psnr", "ssim", "delta_e2000", "false_colour")
+
+    def pick(row: dict[str, Any]) -> dict[str, float]:
+        return {k: float(row["model"][k]) for k in keys if k in row["model"]}
+
+    return pick(base), {**pick(best), "step": float(best["step"])}
 
 
 # -- 5-6. colorize and report -----------------------------------------------------------------------
@@ -379,6 +393,16 @@ def colour_scans(scans: list[ScanInfo], model: Path, base: PathLike, out_dir: Pa
     from geocolor.models import load
     from geocolor.mosaic import colorize
 
+    if opts.scheduler:  # the same outputs, one cluster task each
+        from geocolor.cluster.archive import colorize_on
+        from geocolor.mosaic import MosaicOptions
+
+        (out_dir / "base").mkdir(exist_ok=True)
+        todo = [(s.path, path, MosaicOptions(model=m, device=opts.device, threads=opts.threads or None, overwrite=True))
+                for s in scans for m, path in ((model, out_dir / f"{s.path.stem}.tif"), (base, out_dir / "base" / f"{s.path.stem}.tif"))
+                if not (path.exists() and not opts.overwrite and _newer(path, model))]
+        colorize_on(opts.scheduler, todo, opts.show_progress)
+        return [out_dir / f"{s.path.stem}.tif" for s in scans]
     outputs = []
     adapted_t, base_t = load(model, device=opts.device), load(base, device=opts.device)
     for s in scans:
@@ -426,7 +450,7 @@ def adapt(scans: list[PathLike], out_dir: PathLike, options: AdaptOptions | None
     cfg = finetune_config(base, modern, film, out / "run", opts)
     model, steps, minutes = finetune(cfg, opts.show_progress)
     outputs = colour_scans(infos, model, base, out, opts)
-    base_fig, adapted_fig = heldout_figures(cfg.run_dir)
+    base_fig, adapted_fig = heldout_figures(cfg.run_dir, opts.false_colour_max)
     from geocolor.adapt.report import write_report
 
     report = write_report(out, infos, outputs, cfg.run_dir, base_fig, adapted_fig, film, minutes, steps)

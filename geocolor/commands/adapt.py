@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from geocolor.commands.options import device_option, finite, overwrite_option, show_progress
+from geocolor.commands.options import device_option, finite, overwrite_option, scheduler_option, show_progress
 
 
 @click.command("adapt")
@@ -25,12 +25,18 @@ from geocolor.commands.options import device_option, finite, overwrite_option, s
               help="Training time for the fine-tuning (a rerun resumes until it is spent).")
 @click.option("--model", type=click.Path(dir_okay=False), default=None, help="Base model (default: the shipped one).")
 @click.option("--threads", type=click.IntRange(0, 256), default=0, help="Torch threads (0: torch's default).")
+@click.option("--restraint", type=click.FloatRange(0, 100), default=1.0, show_default=True,
+              help="Weight of the fine-tuning's penalty on colour above the modern imagery's (0: plain L1).")
+@click.option("--false-colour-max", type=click.FloatRange(0, 1), default=None,
+              help="Keep only fine-tuned weights whose held-out false-colour rate is at most this (e.g. 0.05).")
 @device_option
 @overwrite_option
+@scheduler_option
 @click.pass_context
 def command(ctx: click.Context, scans: tuple[str, ...], out_dir: str, from_rasters: tuple[str, ...], wmts: str | None,
             layer: str | None, xyz: str | None, zoom: str | None, bbox: str | None, bbox_crs: str, aoi: str | None,
-            buffer_m: float, minutes: float, model: str | None, threads: int, device: str, overwrite: bool) -> None:
+            buffer_m: float, minutes: float, model: str | None, threads: int, restraint: float, false_colour_max: float | None,
+            device: str, overwrite: bool, scheduler: str | None) -> None:
     """Colour SCAN... with a model fine-tuned on the modern colour imagery of their own ground.
 
     The modern imagery comes from --from rasters or a --wmts/--xyz harvest over the scans' footprint;
@@ -42,6 +48,7 @@ def command(ctx: click.Context, scans: tuple[str, ...], out_dir: str, from_raste
 
     opts = AdaptOptions(from_rasters=list(from_rasters), wmts=wmts, layer=layer, xyz=xyz, zoom=zoom, bbox=bbox,
                         bbox_crs=bbox_crs, aoi=aoi, buffer_m=finite(buffer_m, "--buffer"), minutes=finite(minutes, "--minutes"),
-                        model=model, device=device, threads=threads, overwrite=overwrite, show_progress=show_progress(ctx))
+                        model=model, device=device, threads=threads, restraint=finite(restraint, "--restraint"),
+                        false_colour_max=false_colour_max, overwrite=overwrite, show_progress=show_progress(ctx), scheduler=scheduler)
     result = adapt(list(scans), out_dir, opts)
     click.echo(result.summary(), err=True)

@@ -61,12 +61,15 @@ def _list_layers(url: str, headers: dict[str, str], timeout: float, deadline: fl
 @click.option("--error-checksum", multiple=True, metavar="SHA256", help="SHA-256 of the server's error image (repeatable).")
 @click.option("--overwrite", is_flag=True, help="Discard a previous harvest in --out and start again.")
 @click.option("--list", "list_only", is_flag=True, help="List the layers, formats and tile matrix sets of --url and exit.")
+@click.option("--scheduler", default=None, metavar="ADDRESS|local[:N]",
+              help="Fetch on a Dask cluster (a scheduler address, or local:N): the tiles are split into chunks across "
+                   "workers; --rate and --workers stay limits for the whole cluster. --out must be on storage every worker sees.")
 @click.pass_context
 def command(ctx: click.Context, url: str | None, layer: str | None, xyz: str | None, bbox: str | None, bbox_crs: str,
             aoi: str | None, aoi_layer: str | None, zoom: str | None, out: str | None, tms: str | None, style: str | None,
             fmt: str | None, dimension: tuple[str, ...], workers: int, rate: float, header: tuple[str, ...], timeout: float,
             deadline: float, max_bytes: int, retries: int, max_tiles: int, tile_size: int, error_checksum: tuple[str, ...],
-            overwrite: bool, list_only: bool) -> None:
+            overwrite: bool, list_only: bool, scheduler: str | None) -> None:
     """Harvest every tile that overlaps an AOI polygon, as georeferenced GeoTIFFs, a manifest and a VRT.
 
     Re-running the same command resumes: tiles already on disk are not fetched again.
@@ -94,9 +97,17 @@ def command(ctx: click.Context, url: str | None, layer: str | None, xyz: str | N
         overwrite=overwrite, error_checksums=frozenset(c.lower() for c in error_checksum),
     )
     quiet = (ctx.obj or {}).get("quiet", False)
-    with make_fetcher(config) as fetcher:
-        the_plan = plan(config, fetcher)
-        result = _execute_with_bar(the_plan, fetcher, quiet)
+    if scheduler is not None:
+        from geocolor.cluster import connect, harvest_on_cluster
+        from geocolor.commands.options import echo_cluster
+
+        with connect(scheduler) as client:
+            echo_cluster(client, ctx)
+            result = harvest_on_cluster(client, config, show_progress=not quiet)
+    else:
+        with make_fetcher(config) as fetcher:
+            the_plan = plan(config, fetcher)
+            result = _execute_with_bar(the_plan, fetcher, quiet)
     if not quiet:
         click.echo(result.summary(), err=True)
         click.echo(f"manifest: {result.manifest}" + (f"\nvrt: {result.vrt}" if result.vrt else ""), err=True)

@@ -6,7 +6,7 @@ import click
 
 model_option = click.option(
     "--model", "model", type=click.Path(dir_okay=False), default=None,
-    help="geocolor model file (.pt). Default: the shipped model.",
+    help="geocolor model file (.pt, or an exported .onnx). Default: the shipped model.",
 )
 # Where a model can run: one list for every command here and for the QGIS plugin, whose own copy
 # (``geocolor_qgis.engine.DEVICES``, QGIS's Python may lack geocolor) a test keeps equal to this one.
@@ -17,6 +17,36 @@ device_option = click.option(
     help="Where the model runs; auto picks a CUDA GPU when there is one.",
 )
 overwrite_option = click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+
+# inference engines (geocolor.models.engines): the lists live there, torch-free
+engine_option = click.option(
+    "--engine", type=click.Choice(["auto", "torch", "onnx"]), default="auto", show_default=True,
+    help="torch (.pt), onnx (onnxruntime: the .onnx beside the model, or an .onnx --model), "
+         "or auto: onnx for an .onnx model, else torch when installed, else onnx.",
+)
+precision_option = click.option(
+    "--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto", show_default=True,
+    help="torch engine: auto uses bf16 (CPU with bf16 units) or fp16 (CUDA) autocast when its colours stay "
+         "within 0.5 CIEDE2000 of fp32 on a real calibration tile, else fp32.",
+)
+threads_option = click.option(
+    "--threads", type=click.IntRange(min=1), default=None,
+    help="Threads the engine computes with.  [default: the physical core count]",
+)
+# Dask (geocolor.cluster): imported only when the option is given
+scheduler_option = click.option(
+    "--scheduler", default=None, metavar="ADDRESS|local[:N]",
+    help="Run on a Dask cluster: a scheduler address (tcp://host:8786) or local:N for N local worker processes. "
+         "Inputs and outputs must be on storage every worker sees at the same paths; a rerun skips finished outputs.",
+)
+
+
+def echo_cluster(client: object, ctx: click.Context) -> None:
+    """Say which cluster runs the work and where its dashboard is (unless ``-q``)."""
+    from geocolor.cluster import describe
+
+    if show_progress(ctx):
+        click.echo(describe(client), err=True)  # type: ignore[arg-type]
 
 
 def parse_bands(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[int, ...] | None:

@@ -146,7 +146,7 @@ def execute(
     store = OutputStore(config.out, source.identity, overwrite=config.overwrite)
     known = store.open()
     try:
-        done, jobs = _split_done(the_plan, store, known)
+        done, jobs = split_done(the_plan, store, known)
         if done:
             log.info("resuming: %d of %d tiles already done", len(done), len(the_plan.tiles))
         report = make_reporter(len(the_plan.tiles), len(done), progress, on_tile)
@@ -155,7 +155,7 @@ def execute(
         own = fetcher is None
         fetcher = fetcher or make_fetcher(config)
         try:
-            new, stats, cancelled = run_jobs(jobs, fetcher, _write_spec(the_plan), store, config.workers, report, is_cancelled)
+            new, stats, cancelled = run_jobs(jobs, fetcher, write_spec(the_plan), store, config.workers, report, is_cancelled)
         finally:
             if own:
                 fetcher.close()
@@ -182,7 +182,7 @@ def harvest(
         return execute(plan(config, fetcher), progress, is_cancelled, on_tile, fetcher)
 
 
-def _split_done(the_plan: HarvestPlan, store: OutputStore, known: dict[TileKey, TileRecord]) -> tuple[list[TileRecord], list[TileJob]]:
+def split_done(the_plan: HarvestPlan, store: OutputStore, known: dict[TileKey, TileRecord]) -> tuple[list[TileRecord], list[TileJob]]:
     """Tiles already complete (a file on disk, or a final blank/missing answer) and jobs for the rest."""
     done: list[TileRecord] = []
     jobs: list[TileJob] = []
@@ -217,7 +217,7 @@ def _on_disk(planned: TileRecord, path: Path, prev: TileRecord | None) -> TileRe
     return TileRecord(planned.key, TileStatus.OK, planned.url, planned.bounds, planned.path, digest, size)
 
 
-def _write_spec(the_plan: HarvestPlan) -> WriteSpec:
+def write_spec(the_plan: HarvestPlan) -> WriteSpec:
     from rasterio.crs import CRS
 
     grid, config = the_plan.source.grid, the_plan.config
@@ -230,7 +230,7 @@ def write_outputs(the_plan: HarvestPlan, records: list[TileRecord]) -> tuple[Pat
     """(Re)write ``manifest.json`` and ``tiles.vrt`` (the VRT only when some tile holds data)."""
     out, source = the_plan.config.out, the_plan.source
     grid = source.grid
-    spec = _write_spec(the_plan)
+    spec = write_spec(the_plan)
     north_first = grid.crs.axis_info[0].direction.lower() in ("north", "south")
     vrt_text = build_vrt(records, spec.crs.to_wkt(), north_first, (grid.tile_width, grid.tile_height))
     vrt_path = out / VRT if vrt_text else None

@@ -11,7 +11,8 @@ retries included (a server that drips a byte a second cannot hang a harvest), an
 followed by hand, at most ``max_redirects`` (a loop is one clear error), with the user's headers sent
 only to the origin (scheme, host, port) the URL names: an API key never follows a redirect elsewhere.
 
-All waiting goes through a cancel event, so a cancelled harvest stops sleeping at once.
+All waiting goes through a cancel event, so a cancelled harvest stops sleeping at once. The rate cap
+is this process's (``RateLimiter``) unless a ``limiter`` shared wider is given (``geocolor.cluster.ratelimit``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -90,6 +92,12 @@ def is_retryable_status(status: int) -> bool:
     return status == 429 or 500 <= status <= 599
 
 
+class Limiter(Protocol):
+    """What paces requests: ``acquire()`` returns when the next request may start."""
+
+    def acquire(self) -> None: ...
+
+
 class RateLimiter:
     """Spaces requests at least ``1/rate`` seconds apart across all threads (no rate: no limit)."""
 
@@ -135,10 +143,11 @@ class Fetcher:
         max_bytes: int = MAX_BYTES,
         deadline: float = DEADLINE,
         max_redirects: int = MAX_REDIRECTS,
+        limiter: Limiter | None = None,
     ) -> None:
         self.retry = retry or RetryPolicy()
         self.cancelled = threading.Event()
-        self._rate = RateLimiter(rate, self.cancelled)
+        self._rate: Limiter = limiter if limiter is not None else RateLimiter(rate, self.cancelled)
         self._rng = random.Random(seed)
         self._rng_lock = threading.Lock()
         self._own_client = client is None

@@ -38,7 +38,7 @@ from geocolor.raster import alpha_band, band_percentiles, open_raster, require_r
 from geocolor.types import CancelCallback, PathLike, ProgressCallback, RasterReader, RasterWriter
 
 if TYPE_CHECKING:
-    from geocolor.inpaint.model import Inpainter
+    from geocolor.inpaint.engines import ImageFiller
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,8 @@ class InpaintOptions:
     thin: float = 3.0  # holes whose every pixel is within this many px of a known one: biharmonic fill (0: all by the network)
     method: str = "auto"  # wider holes: auto (per-hole self-check), network or biharmonic (geocolor.inpaint.selfcheck)
     device: str = "auto"
+    engine: str = "auto"  # torch, onnx (the .onnx beside the model), or auto (torch when installed): geocolor.inpaint.engines
+    threads: int | None = None  # the engine's threads; None: the physical core count
     overwrite: bool = False
     cog: bool = True
     compress: str = "deflate"
@@ -196,7 +198,7 @@ def _open_source(ds: RasterReader, mask: PathLike | None) -> _Source:
 
 
 def inpaint(src: PathLike, dst: PathLike, mask: PathLike | None = None, model: PathLike | None = None,
-            options: InpaintOptions | None = None, *, inpainter: Inpainter | None = None, progress: ProgressCallback | None = None,
+            options: InpaintOptions | None = None, *, inpainter: ImageFiller | None = None, progress: ProgressCallback | None = None,
             is_cancelled: CancelCallback | None = None, **overrides: Any) -> InpaintResult:
     """Fill the holes of ``src`` (its nodata, or where ``mask`` is non-zero) into ``dst`` (see module docstring).
 
@@ -211,13 +213,12 @@ def inpaint(src: PathLike, dst: PathLike, mask: PathLike | None = None, model: P
     src_path, dst_path = Path(src), Path(dst)
     raster.check_output(dst_path, src_path, opts.overwrite)
     if inpainter is None:
-        from geocolor.inpaint.model import load_inpainter
+        from geocolor.inpaint.engines import load_filler
 
-        inpainter = load_inpainter(opts.model, device=opts.device)
-    import rasterio
+        inpainter = load_filler(opts.model, device=opts.device, engine=opts.engine, threads=opts.threads)
 
     started = time.perf_counter()
-    with rasterio.Env(GDAL_CACHEMAX=opts.gdal_cache_mb), open_raster(str(src_path)) as ds:
+    with raster.gdal_env(opts.gdal_cache_mb), open_raster(str(src_path)) as ds:
         source = _open_source(ds, opts.mask)
         try:
             layout = _layout(ds, inpainter, opts)
@@ -245,7 +246,7 @@ def inpaint(src: PathLike, dst: PathLike, mask: PathLike | None = None, model: P
     return result
 
 
-def _layout(ds: RasterReader, inpainter: Inpainter, opts: InpaintOptions) -> Layout:
+def _layout(ds: RasterReader, inpainter: ImageFiller, opts: InpaintOptions) -> Layout:
     tile = opts.tile or inpainter.tile_size
     if tile % inpainter.tile_multiple:
         raise InputError(f"--tile {tile} must be a multiple of {inpainter.tile_multiple} for this model")
@@ -264,7 +265,7 @@ def _open_raw(path: Path, ds: RasterReader) -> RasterWriter:
     return out
 
 
-def _run(source: _Source, out: RasterWriter, layout: Layout, inpainter: Inpainter, opts: InpaintOptions,
+def _run(source: _Source, out: RasterWriter, layout: Layout, inpainter: ImageFiller, opts: InpaintOptions,
          progress: ProgressCallback | None, is_cancelled: CancelCallback | None = None
          ) -> tuple[int, int, int, list[tuple[int, int, int, int]], FillReport]:
     from rasterio.windows import Window
@@ -313,20 +314,18 @@ def _run(source: _Source, out: RasterWriter, layout: Layout, inpainter: Inpainte
 Core = tuple[slice, slice]
 
 
-def network_fill(inpainter: Inpainter, tile: int) -> NetworkFill:
+def network_fill(inpainter: ImageFiller, tile: int) -> NetworkFill:
     """``(image (B, h, w) in [0, 1], hole (h, w)) -> image with the hole filled`` by the network, one window
     of at most ``tile`` px (padded by mirroring to the tile)."""
 
     def fill(x: np.ndarray, unknown: np.ndarray) -> np.ndarray:
-        import torch
-
         h, w = unknown.shape
         pad = ((0, tile - h), (0, tile - w))
         xp = np.pad(x, ((0, 0), *pad), mode="symmetric")
         hp = np.pad(unknown, pad, mode="symmetric")
         img = xp[None] if inpainter.channels == 3 else xp[:, None]  # colour: one 3-band image; gray: each band alone
         holes = np.repeat(hp[None, None], img.shape[0], axis=0)
-        pred = inpainter.fill(torch.from_numpy(np.ascontiguousarray(img)), torch.from_numpy(holes)).numpy()
+        pred = inpainter.fill_array(np.ascontiguousarray(img, dtype=np.float32), holes.astype(np.float32))
         return pred.reshape(x.shape[0], tile, tile)[:, :h, :w]
 
     return fill
@@ -361,7 +360,7 @@ def _tally_thin(thin: np.ndarray, core: Core, report: FillReport) -> None:
     report.add("thin", int((labels[core] > 0).sum()), counted)
 
 
-def _fill_window(source: _Source, data: np.ndarray, unknown: np.ndarray, fill: np.ndarray, tile: int, inpainter: Inpainter,
+def _fill_window(source: _Source, data: np.ndarray, unknown: np.ndarray, fill: np.ndarray, tile: int, inpainter: ImageFiller,
                  method: str = "network", report: FillReport | None = None, core: Core | None = None) -> np.ndarray:
     """Fill the window's ``fill`` pixels by ``method`` (see ``geocolor.inpaint.selfcheck``) into a copy of ``data``."""
     x = source.to01(data)  # (B, h, w)

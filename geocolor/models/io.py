@@ -35,55 +35,12 @@ import torch
 from geocolor.errors import ModelFileError
 from geocolor.files import atomic_path
 from geocolor.files import make_readable as make_readable  # part of this module's API (the trainer uses it)
+from geocolor.models.metadata import REQUIRED_METADATA, first_line, validate_metadata
+from geocolor.models.metadata import metadata_checksum as metadata_checksum  # part of this module's API
 from geocolor.types import PathLike
 
 FORMAT = "geocolor-model"
 FORMAT_VERSION = 1
-REQUIRED_METADATA = ("architecture", "color_space", "tile_size", "normalization")
-BOUNDS = {  # architecture / metadata integers: (low, high), inclusive
-    "tile_size": (8, 16384),
-    "tile_multiple": (1, 4096),
-    "in_channels": (1, 16),
-    "out_channels": (1, 16),
-    "ngf": (1, 512),
-    "style_dim": (1, 256),
-    "nz": (1, 256),
-}
-
-
-def metadata_checksum(metadata: dict[str, Any]) -> str:
-    """SHA-256 of the metadata as canonical JSON (sorted keys)."""
-    import json
-
-    return hashlib.sha256(json.dumps(metadata, sort_keys=True, allow_nan=True).encode()).hexdigest()
-
-
-def _bounded_int(value: Any, key: str, where: str) -> int:
-    lo, hi = BOUNDS[key]
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value or int(value) != value:
-        raise ModelFileError(f"{where}: {key} {value!r} is not a whole number")
-    if not lo <= int(value) <= hi:
-        raise ModelFileError(f"{where}: {key} {int(value)} is outside {lo}..{hi}")
-    return int(value)
-
-
-def validate_metadata(meta: dict[str, Any], where: str = "model file") -> None:
-    """Types and bounds of what the metadata asks to build (one-line ``ModelFileError``)."""
-    arch = meta.get("architecture")
-    if not isinstance(arch, dict):
-        raise ModelFileError(f"{where}: architecture must be a mapping, got {type(arch).__name__}")
-    if not isinstance(arch.get("generator"), str):
-        raise ModelFileError(f"{where}: architecture.generator must be a name, got {arch.get('generator')!r}")
-    for key in ("in_channels", "out_channels", "ngf", "style_dim", "nz"):
-        if key in arch:
-            _bounded_int(arch[key], key, where)
-    tile = _bounded_int(meta.get("tile_size"), "tile_size", where)
-    if "tile_multiple" in meta:
-        multiple = _bounded_int(meta["tile_multiple"], "tile_multiple", where)
-        if tile % multiple:
-            raise ModelFileError(f"{where}: tile_size {tile} is not a multiple of tile_multiple {multiple}")
-    if not isinstance(meta.get("color_space"), str) or not isinstance(meta.get("normalization"), dict):
-        raise ModelFileError(f"{where}: color_space must be a name and normalization a mapping")
 
 
 def build_checked(arch: dict[str, Any], state_dict: dict[str, torch.Tensor], where: str) -> torch.nn.Module:
@@ -95,7 +52,7 @@ def build_checked(arch: dict[str, Any], state_dict: dict[str, torch.Tensor], whe
         with torch.device("meta"):
             skeleton = build_generator(arch)
     except (ConfigError, KeyError, TypeError, ValueError) as e:
-        raise ModelFileError(f"{where}: cannot build architecture {arch.get('generator')!r} ({_first_line(e)})") from None
+        raise ModelFileError(f"{where}: cannot build architecture {arch.get('generator')!r} ({first_line(e)})") from None
     expected = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
     given = {k: tuple(v.shape) for k, v in state_dict.items()}
     if expected.keys() != given.keys():
@@ -174,9 +131,9 @@ def read_model_file(path: PathLike) -> dict[str, Any]:
                 f"{name} contains pickled Python objects (code), which geocolor refuses to load; "
                 "use a model written by geocolor"
             ) from None
-        raise ModelFileError(f"{name} is corrupt or not a model file ({_first_line(e)})") from None
+        raise ModelFileError(f"{name} is corrupt or not a model file ({first_line(e)})") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError, IndexError, TypeError) as e:
-        raise ModelFileError(f"{name} is corrupt, truncated or not a model file ({_first_line(e)})") from None
+        raise ModelFileError(f"{name} is corrupt, truncated or not a model file ({first_line(e)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelFileError(f"{name} is not a geocolor model file (no '{FORMAT}' header); was it written by another tool?")
     if payload.get("format_version") != FORMAT_VERSION:
@@ -197,8 +154,3 @@ def read_model_file(path: PathLike) -> dict[str, Any]:
         raise ModelFileError(f"{name}: weights must all be tensors")
     validate_metadata(meta, name)
     return payload
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0][:160] if text else type(e).__name__

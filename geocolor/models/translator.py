@@ -6,6 +6,10 @@
 (N, 2, H, W) in CIE units. Normalisation (how L* is scaled for the network, how the tanh output is
 scaled back) comes from the model's metadata, never from flags. An ``rgb`` model sees the gray as 3
 channels and predicts RGB, whose a*b* are returned (see ``geocolor.models.encoding``).
+
+The network runs in channels-last memory layout, in ``precision`` (``fp32``, or ``bf16`` / ``fp16``
+autocast; ``geocolor.models.precision`` chooses and checks it): the same weights, faster on CPUs
+with bf16 units and on GPUs.
 """
 
 from __future__ import annotations
@@ -13,12 +17,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from geocolor.errors import ModelFileError
 from geocolor.models.colorizer import Colorizer, StyleCode
 from geocolor.models.encoding import ColorEncoding, encoding_from_metadata
+
+AUTOCAST = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass
@@ -28,10 +35,17 @@ class Translator(Colorizer):
     net: nn.Module
     metadata: dict[str, Any]
     device: torch.device
+    precision: str = "fp32"  # a key of AUTOCAST
     encoding: ColorEncoding = field(init=False)
 
     def __post_init__(self) -> None:
         self.encoding = encoding_from_metadata(self.metadata)  # once, not per batch
+        if self.precision not in AUTOCAST:
+            raise ValueError(f"unknown precision {self.precision!r}; choose one of {', '.join(AUTOCAST)}")
+
+    @property
+    def engine(self) -> str:
+        return "torch"
 
     @property
     def tile_size(self) -> int:
@@ -55,14 +69,19 @@ class Translator(Colorizer):
         encoding = self.encoding
         if style is not None and not self.style_conditioned:
             raise ModelFileError("this model is not style-conditioned; use palette matching (geocolor.style) instead")
-        with torch.inference_mode():
-            x = encoding.encode_input(lightness.to(self.device, torch.float32))
-            if self.device.type == "cuda":
-                x = x.contiguous(memory_format=torch.channels_last)
+        dtype = AUTOCAST[self.precision]
+        with torch.inference_mode(), torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+            x = encoding.encode_input(lightness.to(self.device, torch.float32)).contiguous(memory_format=torch.channels_last)
             if style is None:
                 return encoding.decode_chroma(self.net(x)).contiguous()
             code = torch.as_tensor(style, dtype=torch.float32, device=self.device).reshape(-1, self.net.get_buffer("default_style").numel())
             return encoding.decode_chroma(self.net(x, code.expand(x.shape[0], -1))).contiguous()
+
+    def predict_array(self, lightness: np.ndarray) -> np.ndarray:
+        """``predict_chroma`` on numpy: L* (N, 1, H, W) -> a*b* (N, 2, H, W), float32."""
+        tiles = torch.from_numpy(np.ascontiguousarray(lightness, dtype=np.float32))
+        out: np.ndarray = self.predict_chroma(tiles).cpu().numpy()
+        return out
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -74,8 +93,8 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
-def build_translator(payload: dict[str, Any], device: str = "auto") -> Translator:
-    """Build the generator named in the payload's metadata and load its weights."""
+def build_translator(payload: dict[str, Any], device: str = "auto", precision: str = "fp32") -> Translator:
+    """Build the generator named in the payload's metadata and load its weights (``precision``: see ``AUTOCAST``)."""
     from geocolor.models.io import build_checked
 
     meta = payload["metadata"]
@@ -89,9 +108,8 @@ def build_translator(payload: dict[str, Any], device: str = "auto") -> Translato
         raise ModelFileError(f"model weights do not fit architecture {arch.get('generator')!r}: {str(e)[:120]}") from None
     dev = resolve_device(device)
     net = fold_batch_norm(net.eval()).to(dev)
-    if dev.type == "cuda":
-        net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stub lacks memory_format
-    return Translator(net=net, metadata=meta, device=dev)
+    net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stub lacks memory_format
+    return Translator(net=net, metadata=meta, device=dev, precision=precision)
 
 
 def fold_batch_norm(net: nn.Module) -> nn.Module:

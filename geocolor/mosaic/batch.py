@@ -13,8 +13,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from geocolor.errors import InputError
-from geocolor.models.colorizer import Colorizer
+from geocolor.errors import EngineError, InputError
+from geocolor.models.colorizer import Colorizer, is_colorizer
 from geocolor.mosaic.engine import MosaicOptions, MosaicResult, colorize
 from geocolor.raster import check_output
 from geocolor.style.apply import StyleSpec, StyleTarget
@@ -36,7 +36,7 @@ def output_paths(srcs: list[PathLike], out_dir: PathLike) -> list[Path]:
 
 def colorize_many(srcs: list[PathLike], out_dir: PathLike, options: MosaicOptions | None = None, **overrides: Any) -> list[MosaicResult]:
     """Colorize each input into ``out_dir`` (created if missing) with one shared style (see module docstring)."""
-    from geocolor.models import default_model_for, load
+    from geocolor.models.engines import load_colorizer
 
     opts = replace(options or MosaicOptions(), **overrides)
     if not srcs:
@@ -45,9 +45,12 @@ def colorize_many(srcs: list[PathLike], out_dir: PathLike, options: MosaicOption
     outs = output_paths(srcs, out_dir)
     for src, out in zip(srcs, outs):  # refuse before any work is done
         check_output(out, Path(src), opts.overwrite)
-    translator = load(opts.model or default_model_for(opts.style), device=opts.device)
+    loaded = load_colorizer(opts.model, opts.device, opts.engine, opts.precision, opts.threads, style=opts.style)
     if opts.style is None:
-        return [colorize(src, out, opts, translator=translator) for src, out in zip(srcs, outs)]
+        return [colorize(src, out, opts, translator=loaded) for src, out in zip(srcs, outs)]
+    if not is_colorizer(loaded):
+        raise EngineError(f"--style needs the torch engine; this model runs on {loaded.engine} (use --engine torch)")
+    translator: Colorizer = loaded
     target, shared = _shared_target(opts.style, translator, srcs, opts)
     return [
         colorize(src, out, replace(opts, style=replace(target, bounds=box)), translator=translator)

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from geocolor import __version__, raster
-from geocolor.errors import Cancelled, InputError
-from geocolor.models.colorizer import Colorizer
+from geocolor.errors import Cancelled, EngineError, InputError
+from geocolor.models.colorizer import TilePredictor, is_colorizer
 from geocolor.mosaic import writer
 from geocolor.mosaic.windows import Band, TileGrid, blend_window
 from geocolor.raster import InputPlan, is_georeferenced, open_raster, plan_input, to_lightness
@@ -48,10 +48,14 @@ class MosaicOptions:
     overlap: int = 32
     batch: int = 8
     device: str = "auto"
+    engine: str = "auto"  # torch, onnx or auto (geocolor.models.engines)
+    precision: str = "auto"  # the torch engine's: auto, fp32, bf16, fp16 (geocolor.models.precision)
+    threads: int | None = None  # the engine's threads; None: the physical core count
     overwrite: bool = False
     bands: tuple[int, ...] | None = None
     percentiles: tuple[float, float] = (0.5, 99.5)
-    cog: bool = True
+    cog: bool = True  # internal overviews (tiled, compressed GeoTIFF); see strict_cog
+    strict_cog: bool = False  # the exact COG layout (GDAL's COG driver): one more pass over the written raster
     compress: str = "deflate"
     band_width: int = 8192  # pixels of tile columns processed together; bounds memory for wide rasters
     gdal_cache_mb: int = 64
@@ -89,7 +93,7 @@ def colorize(
     dst: PathLike,
     options: MosaicOptions | None = None,
     *,
-    translator: Colorizer | None = None,
+    translator: TilePredictor | None = None,
     progress: ProgressCallback | None = None,
     is_cancelled: CancelCallback | None = None,
     source_name: str | None = None,
@@ -108,17 +112,16 @@ def colorize(
     if opts.fill_nodata:  # fill holes into a temp file beside dst, colorize that, delete it
         from geocolor.inpaint.engine import filled_copy
 
-        with filled_copy(src_path, dst_path, model=opts.inpaint_model, device=opts.device, show_progress=opts.show_progress,
-                         is_cancelled=is_cancelled) as filled:
+        with filled_copy(src_path, dst_path, model=opts.inpaint_model, device=opts.device, engine=opts.engine, threads=opts.threads,
+                         show_progress=opts.show_progress, is_cancelled=is_cancelled) as filled:
             return colorize(filled, dst_path, replace(opts, fill_nodata=False), translator=translator, progress=progress,
                             is_cancelled=is_cancelled, source_name=f"{src_path.name} (nodata inpainted)")
     if translator is None:
-        from geocolor.models import default_model_for, load
+        from geocolor.models.engines import load_colorizer
 
-        translator = load(opts.model or default_model_for(opts.style), device=opts.device)
-    import rasterio
+        translator = load_colorizer(opts.model, opts.device, opts.engine, opts.precision, opts.threads, style=opts.style)
 
-    with rasterio.Env(GDAL_CACHEMAX=opts.gdal_cache_mb), open_raster(str(src_path)) as ds:
+    with raster.gdal_env(opts.gdal_cache_mb), open_raster(str(src_path)) as ds:
         plan = plan_input(ds, opts.bands, opts.percentiles)
         if not is_georeferenced(ds):
             log.warning("%s is not georeferenced (a plain image); %s will have pixel coordinates and no CRS", src_path.name, dst_path.name)
@@ -134,12 +137,21 @@ def colorize(
             started = time.perf_counter()
             if dodge is not None:
                 tags["GEOCOLOR_DODGE"] = f"network input dodged, radius {opts.dodge:g} px (output keeps the input's L*)"
-            with writer.open_raw(raw, ds, tags) as out:
-                with_mask = not _all_valid(ds, plan) or _is_float(ds, plan)  # NaN / inf pixels are nodata too
-                _run(ds, out, plan, grid, translator, opts, with_mask, progress, is_cancelled, dodge)
-            if progress:
-                progress(0.97)
-            raster.finalize(raw, tmp, dst_path, opts.cog, opts.compress)
+            with_mask = not _all_valid(ds, plan) or _is_float(ds, plan)  # NaN / inf pixels are nodata too
+            if _direct(grid, opts):  # compressed blocks written as rows finish; overviews added in place
+                with writer.open_direct(tmp, ds, tags, opts.compress) as out, writer.BlockRowSink(out, with_mask) as rows:
+                    _run(ds, rows, plan, grid, translator, opts, with_mask, progress, is_cancelled, dodge)
+                if progress:
+                    progress(0.97)
+                if opts.cog:
+                    raster.add_overviews(tmp, opts.compress)
+                raster.publish(tmp, dst_path)
+            else:  # an uncompressed temp file, then one copy to a COG / tiled GeoTIFF
+                with writer.open_raw(raw, ds, tags) as out:
+                    _run(ds, out, plan, grid, translator, opts, with_mask, progress, is_cancelled, dodge)
+                if progress:
+                    progress(0.97)
+                raster.finalize(raw, tmp, dst_path, opts.cog, opts.compress)
             if progress:
                 progress(1.0)
         finally:
@@ -149,7 +161,7 @@ def colorize(
     return MosaicResult(dst_path, grid.width, grid.height, grid.n_tiles, seconds)
 
 
-def _grid(ds: RasterReader, translator: Colorizer, opts: MosaicOptions) -> TileGrid:
+def _grid(ds: RasterReader, translator: TilePredictor, opts: MosaicOptions) -> TileGrid:
     tile = opts.tile or translator.tile_size
     multiple = translator.tile_multiple
     if tile % multiple:
@@ -159,6 +171,11 @@ def _grid(ds: RasterReader, translator: Colorizer, opts: MosaicOptions) -> TileG
     if opts.batch < 1:
         raise InputError("--batch must be at least 1")
     return TileGrid(ds.width, ds.height, tile, opts.overlap)
+
+
+def _direct(grid: TileGrid, opts: MosaicOptions) -> bool:
+    """Whether the output is written directly (see ``geocolor.mosaic.writer``): one column band, no strict COG asked for."""
+    return not opts.strict_cog and len(grid.bands(max(1, opts.band_width // grid.stride))) == 1
 
 
 def _exposure_field(ds: RasterReader, plan: InputPlan, radius: float) -> ExposureField | None:
@@ -172,12 +189,15 @@ def _exposure_field(ds: RasterReader, plan: InputPlan, radius: float) -> Exposur
     return read_exposure_field(ds, plan, radius)
 
 
-def _styled(translator: Colorizer, style: StyleSpec, ds: RasterReader, plan: InputPlan, tile: int, tone: bool = True,
+def _styled(translator: TilePredictor, style: StyleSpec, ds: RasterReader, plan: InputPlan, tile: int, tone: bool = True,
             dodge: ExposureField | None = None) -> StyledTranslator:
     """The translator with ``style`` applied (``geocolor.style.apply``); ``tone=False``: no tone matching."""
     from dataclasses import replace as replace_field
 
     from geocolor.style.apply import resolve_style, styled_translator
+
+    if not is_colorizer(translator):
+        raise EngineError(f"--style needs the torch engine; this model runs on {translator.engine} (use --engine torch)")
 
     target = resolve_style(str(style), translator) if isinstance(style, (str, Path)) else style
     if not tone:
@@ -242,18 +262,23 @@ def _run(
     out: RasterWriter,
     plan: InputPlan,
     grid: TileGrid,
-    translator: Colorizer,
+    translator: TilePredictor,
     opts: MosaicOptions,
     with_mask: bool,
     progress: ProgressCallback | None,
     is_cancelled: CancelCallback | None,
     dodge: ExposureField | None = None,
+    jobs: list[tuple[Band, int]] | None = None,
 ) -> None:
+    """Colour the (band, tile row) ``jobs`` in order (default: every band, top to bottom) into ``out``.
+
+    ``geocolor.mosaic.parts`` passes the jobs of one window, whose rows of one band follow each other.
+    """
     from tqdm import tqdm
 
-    bands = grid.bands(max(1, opts.band_width // grid.stride))
-    jobs = list(_jobs(grid, bands))
-    total = sum((b.c1 - b.c0 + 1) for b in bands) * grid.ny
+    if jobs is None:
+        jobs = list(_jobs(grid, grid.bands(max(1, opts.band_width // grid.stride))))
+    total = sum((b.c1 - b.c0 + 1) for b, _ in jobs)
     window = blend_window(grid.tile, grid.overlap)
     done = 0
     with (
@@ -284,16 +309,14 @@ def _run(
             written.result()
 
 
-def _predict_strip(lum: np.ndarray, band: Band, grid: TileGrid, translator: Colorizer, batch: int) -> np.ndarray:
+def _predict_strip(lum: np.ndarray, band: Band, grid: TileGrid, translator: TilePredictor, batch: int) -> np.ndarray:
     """Predicted a*b* for every tile of one strip, (n_tiles, 2, tile, tile) float32."""
-    import torch
-
     t, s = grid.tile, grid.stride
     offsets = [(c - band.c0) * s for c in range(band.c0, band.c1 + 1)]
     out = []
     for i in range(0, len(offsets), batch):
         tiles = np.stack([lum[:, x : x + t] for x in offsets[i : i + batch]])[:, None]
-        out.append(translator.predict_chroma(torch.from_numpy(tiles)).cpu().numpy())
+        out.append(translator.predict_array(tiles))
     preds = np.concatenate(out)
     if not np.isfinite(preds).all():
         log.warning("the model predicted NaN/inf chroma for %d pixels; they are drawn gray (lightness kept)", int((~np.isfinite(preds)).sum()))
@@ -323,15 +346,16 @@ class _Blender:
         _shift(acc, s)
 
 
-def _emit(out: RasterWriter, rows_acc: np.ndarray, strip: _Strip, band: Band, row: int, grid: TileGrid, with_mask: bool, chunk: int = 64) -> None:
+def _emit(out: RasterWriter, rows_acc: np.ndarray, strip: _Strip, band: Band, row: int, grid: TileGrid, with_mask: bool,
+          chunk: int = 32) -> None:
     """Blend, convert to 8-bit sRGB and write the completed rows of one strip, for the band's final columns.
 
     ``rows_acc`` holds the accumulator rows of those rows. Rows are converted ``chunk`` at a time to
-    keep temporary arrays small. Runs in the writer thread.
+    keep temporary arrays small (in cache). Runs in the writer thread.
     """
     from rasterio.windows import Window
 
-    from geocolor.color import lab_to_srgb8
+    from geocolor.color import lab_planes_to_srgb8
 
     r0, r1 = grid.final_rows(row)
     top, left = row * grid.stride, band.c0 * grid.stride
@@ -339,14 +363,14 @@ def _emit(out: RasterWriter, rows_acc: np.ndarray, strip: _Strip, band: Band, ro
     for y in range(r0, r1, chunk):
         local = slice(y - r0, min(y + chunk, r1) - r0)
         rows = slice(y - top, min(y + chunk, r1) - top)
-        ab = rows_acc[:2, local, cols] / rows_acc[2, local, cols]
-        rgb8 = lab_to_srgb8(np.stack([strip.lightness[rows, cols], ab[0], ab[1]], axis=-1)).transpose(2, 0, 1)
+        weight = rows_acc[2, local, cols]
+        rgb8 = lab_planes_to_srgb8(strip.lightness[rows, cols], rows_acc[0, local, cols] / weight, rows_acc[1, local, cols] / weight)
         win = Window(band.x0, y, band.x1 - band.x0, rows.stop - rows.start)
         if with_mask and strip.mask is not None:
             mask = strip.mask[rows, cols]
-            rgb8 = rgb8 * (mask > 0)[None]
+            rgb8[:, mask == 0] = 0
             out.write_mask(np.ascontiguousarray(mask), window=win)
-        out.write(np.ascontiguousarray(rgb8), window=win)
+        out.write(rgb8, window=win)
 
 
 def _shift(acc: np.ndarray, stride: int) -> None:

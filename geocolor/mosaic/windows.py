@@ -9,7 +9,8 @@ brightens nor darkens, and no seam shows.
 To keep memory independent of the raster's width, tile columns are processed in *bands* of at most
 ``band_tiles`` columns. Neighbouring bands share ``ceil(overlap / S)`` tile columns, so every pixel of
 a band's *final* column range is covered only by tiles inside that band and comes out exactly as it
-would from one pass over the whole width.
+would from one pass over the whole width. ``row_blocks`` splits the tile rows the same way, so a
+raster can be coloured window by window (``geocolor.mosaic.parts``) with every pixel equal to one pass.
 """
 
 from __future__ import annotations
@@ -74,19 +75,30 @@ class TileGrid:
 
     def bands(self, band_tiles: int) -> list[Band]:
         """Split the tile columns into bands of at most ``band_tiles`` columns (see module docstring)."""
-        shared = math.ceil(self.overlap / self.stride) if self.overlap else 0
-        band_tiles = max(band_tiles, shared + 1)
-        starts = [0]
-        while starts[-1] + band_tiles < self.nx:
-            starts.append(starts[-1] + band_tiles - shared)
-        bands = []
-        for k, c0 in enumerate(starts):
-            last = k == len(starts) - 1
-            c1 = self.nx - 1 if last else c0 + band_tiles - 1
-            x0 = 0 if k == 0 else c0 * self.stride + self.overlap
-            x1 = self.width if last else starts[k + 1] * self.stride + self.overlap
-            bands.append(Band(c0, c1, min(x0, self.width), min(x1, self.width)))
-        return bands
+        return blocks(self.nx, self.width, self.stride, self.overlap, band_tiles)
+
+    def row_blocks(self, block_tiles: int) -> list[Band]:
+        """The same split along the rows: blocks of at most ``block_tiles`` tile rows, ``c0..c1`` being
+        tile rows and ``[x0, x1)`` the pixel rows a block finalises (a ``Band`` turned on its side)."""
+        return blocks(self.ny, self.height, self.stride, self.overlap, block_tiles)
+
+
+def blocks(n_tiles: int, size: int, stride: int, overlap: int, block_tiles: int) -> list[Band]:
+    """Split ``n_tiles`` tiles along an axis of ``size`` pixels into runs of at most ``block_tiles``
+    tiles; neighbouring runs share the tiles whose overlap reaches into the next run's final pixels."""
+    shared = math.ceil(overlap / stride) if overlap else 0
+    block_tiles = max(block_tiles, shared + 1)
+    starts = [0]
+    while starts[-1] + block_tiles < n_tiles:
+        starts.append(starts[-1] + block_tiles - shared)
+    out = []
+    for k, c0 in enumerate(starts):
+        last = k == len(starts) - 1
+        c1 = n_tiles - 1 if last else c0 + block_tiles - 1
+        x0 = 0 if k == 0 else c0 * stride + overlap
+        x1 = size if last else starts[k + 1] * stride + overlap
+        out.append(Band(c0, c1, min(x0, size), min(x1, size)))
+    return out
 
 
 def ramp(tile: int, overlap: int) -> np.ndarray:

@@ -126,6 +126,17 @@ class StyledTranslator(Colorizer):
     def style_conditioned(self) -> bool:
         return self.base.style_conditioned
 
+    @property
+    def engine(self) -> str:
+        return self.base.engine
+
+    def predict_array(self, lightness: np.ndarray) -> np.ndarray:
+        """``predict_chroma`` on numpy arrays, as the mosaic calls it."""
+        import torch
+
+        out: np.ndarray = self.predict_chroma(torch.from_numpy(np.ascontiguousarray(lightness, dtype=np.float32))).cpu().numpy()
+        return out
+
     def predict_chroma(self, lightness: torch.Tensor, style: StyleCode | None = None) -> torch.Tensor:
         """``base``'s prediction for the toned ``lightness``, conditioned on ``style`` (default: ``code``),
         then moved by ``transform``."""

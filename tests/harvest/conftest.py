@@ -8,15 +8,12 @@ tests skip cleanly when it is not installed. Everything is session-scoped: one s
 from __future__ import annotations
 
 import http.server
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harvest_helpers import NAIP, FaultProxy, free_port, make_handler, sample_config, wait_http
+from harvest_helpers import NAIP, FaultProxy, free_port, make_handler, sample_config, titiler_server
 
 
 @pytest.fixture(scope="session")
@@ -31,24 +28,8 @@ def titiler(naip: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     """Base URL of a real TiTiler server (its own process) on a free 127.0.0.1 port."""
     pytest.importorskip("titiler.application", reason="TiTiler not installed (pip install titiler.application uvicorn)")
     pytest.importorskip("uvicorn", reason="uvicorn not installed")
-    port = free_port()
-    log = open(tmp_path_factory.mktemp("titiler") / "server.log", "wb")
-    env = {**os.environ, "GDAL_CACHEMAX": "64", "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "titiler.application.main:app", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"], stdout=log, stderr=subprocess.STDOUT, env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{base}/healthz", proc=proc)
+    with titiler_server(tmp_path_factory.mktemp("titiler")) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 class QuietServer(http.server.ThreadingHTTPServer):

@@ -7,15 +7,17 @@ proxy, and it can answer any request with a fault instead.
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +52,28 @@ def wait_http(url: str, timeout: float = 90.0, proc: subprocess.Popen[bytes] | N
         except OSError:
             time.sleep(0.3)
     raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+@contextlib.contextmanager
+def titiler_server(log_dir: Path) -> Iterator[str]:
+    """A real TiTiler (uvicorn in its own process) on a free 127.0.0.1 port; yields its base URL."""
+    port = free_port()
+    env = {**os.environ, "GDAL_CACHEMAX": "64", "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif"}
+    with open(log_dir / "server.log", "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "titiler.application.main:app", "--host", "127.0.0.1", "--port", str(port),
+             "--log-level", "warning"], stdout=log, stderr=subprocess.STDOUT, env=env,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_http(f"{base}/healthz", proc=proc)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def layer_name(tms: str) -> str:

@@ -26,11 +26,11 @@ class ExplodingTranslator:
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
-    def predict_chroma(self, x):
+    def predict_array(self, x):
         self.calls += 1
         if self.calls == self.fail_at:
             raise RuntimeError("simulated crash")
-        return self.inner.predict_chroma(x)
+        return self.inner.predict_array(x)
 
 
 def leftovers(folder):
@@ -76,7 +76,7 @@ def test_sigkill_mid_run_leaves_no_output(tiny_model, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "geocolor.cli", "-q", "mosaic", str(src), str(out),
                              "--model", str(tiny_model), "--batch", "1"])
     deadline = time.time() + 120
-    while time.time() < deadline and not any(p.name.endswith(".raw.tif") for p in tmp_path.iterdir()):
+    while time.time() < deadline and not any(p.name.endswith((".raw.tif", ".tmp.tif")) for p in tmp_path.iterdir()):
         time.sleep(0.05)
     time.sleep(0.5)
     assert proc.poll() is None, "the run ended before it could be killed; make the input bigger"
