@@ -17,6 +17,7 @@ import numpy as np
 
 from geocolor.errors import InputError, ModelFileError
 from geocolor.models.engines import check_threads, onnx_path_for, resolve_engine, set_torch_threads
+from geocolor.models.metadata import MetadataView
 from geocolor.types import PathLike
 
 DEFAULT_INPAINT_MODEL = Path(__file__).resolve().parent.parent / "weights" / "inpaint.pt"
@@ -43,8 +44,10 @@ class ImageFiller(Protocol):
 
 
 @dataclass
-class OnnxInpainter:
+class OnnxInpainter(MetadataView):
     """An exported inpainting graph (``geocolor.models.onnx_engine``) as an ``ImageFiller``."""
+
+    default_tile_multiple = 32
 
     graph: Any  # geocolor.models.onnx_engine.OnnxGraph
     metadata: dict[str, Any] = field(init=False)
@@ -55,18 +58,6 @@ class OnnxInpainter:
     @property
     def engine(self) -> str:
         return "onnx"
-
-    @property
-    def channels(self) -> int:
-        return int(self.metadata["channels"])
-
-    @property
-    def tile_size(self) -> int:
-        return int(self.metadata["tile_size"])
-
-    @property
-    def tile_multiple(self) -> int:
-        return int(self.metadata.get("tile_multiple", 32))
 
     def fill_array(self, image01: np.ndarray, hole: np.ndarray) -> np.ndarray:
         out: np.ndarray = self.graph.run(image=image01, hole=hole)

@@ -19,6 +19,7 @@ from torch import nn
 
 from geocolor.errors import ModelFileError
 from geocolor.inpaint.engines import DEFAULT_INPAINT_MODEL as DEFAULT_INPAINT_MODEL  # part of this module's API
+from geocolor.models.metadata import MetadataView
 from geocolor.types import PathLike
 
 TASK = "inpaint"
@@ -46,24 +47,14 @@ def check_task(meta: dict[str, Any], name: str) -> None:
 
 
 @dataclass
-class Inpainter:
+class Inpainter(MetadataView):
     """A generator plus the metadata of its model file."""
+
+    default_tile_multiple = 32
 
     net: nn.Module
     metadata: dict[str, Any]
     device: torch.device
-
-    @property
-    def channels(self) -> int:
-        return int(self.metadata["channels"])
-
-    @property
-    def tile_size(self) -> int:
-        return int(self.metadata["tile_size"])
-
-    @property
-    def tile_multiple(self) -> int:
-        return int(self.metadata.get("tile_multiple", 32))
 
     @property
     def engine(self) -> str:

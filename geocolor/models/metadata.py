@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from geocolor.errors import ModelFileError
 
@@ -70,3 +71,30 @@ def first_line(e: BaseException, limit: int = 160) -> str:
     """The first line of an exception's message (its type's name when it has none), at most ``limit`` characters."""
     text = str(e).strip().splitlines()
     return text[0][:limit] if text else type(e).__name__
+
+
+class MetadataView:
+    """What every loaded model reads from its file's metadata, whichever engine runs it (a mixin)."""
+
+    metadata: Mapping[str, Any]
+    default_tile_multiple: ClassVar[int | None] = None  # when the metadata has none; None: the tile size
+
+    @property
+    def tile_size(self) -> int:
+        """The tile side (pixels) the model was trained on."""
+        return int(self.metadata["tile_size"])
+
+    @property
+    def tile_multiple(self) -> int:
+        """Tile sides must be a multiple of this (the network's total down-sampling)."""
+        return int(self.metadata.get("tile_multiple", self.default_tile_multiple or self.tile_size))
+
+    @property
+    def style_conditioned(self) -> bool:
+        """True for a stylecolor model, whose generator also takes a style code."""
+        return bool((self.metadata.get("style") or {}).get("conditioned"))
+
+    @property
+    def channels(self) -> int:
+        """Image channels of an inpainting model (1 or 3)."""
+        return int(self.metadata["channels"])

@@ -20,7 +20,7 @@ import numpy as np
 
 from geocolor.errors import EngineError, InputError, ModelFileError
 from geocolor.models.colorizer import TilePredictor
-from geocolor.models.metadata import first_line
+from geocolor.models.metadata import MetadataView, first_line
 from geocolor.models.onnx_file import OnnxHeader, read_onnx_header
 from geocolor.types import PathLike
 
@@ -121,7 +121,7 @@ def load_onnx(path: PathLike, device: str = "auto", threads: int | None = None, 
 
 
 @dataclass
-class OnnxColorizer(TilePredictor):
+class OnnxColorizer(MetadataView, TilePredictor):
     """A colorization graph as a ``TilePredictor``: L* tiles in, a*b* tiles out, numpy only."""
 
     graph: OnnxGraph
@@ -137,18 +137,6 @@ class OnnxColorizer(TilePredictor):
     @property
     def device(self) -> str:
         return self.graph.device
-
-    @property
-    def tile_size(self) -> int:
-        return int(self.metadata["tile_size"])
-
-    @property
-    def tile_multiple(self) -> int:
-        return int(self.metadata.get("tile_multiple", self.tile_size))
-
-    @property
-    def style_conditioned(self) -> bool:
-        return bool((self.metadata.get("style") or {}).get("conditioned"))
 
     def predict_array(self, lightness: np.ndarray) -> np.ndarray:
         """L* (N, 1, H, W) -> a*b* (N, 2, H, W), float32; a graph answering another shape is a ``ModelFileError``."""

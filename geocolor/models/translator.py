@@ -24,12 +24,13 @@ from torch import nn
 from geocolor.errors import ModelFileError
 from geocolor.models.colorizer import Colorizer, StyleCode
 from geocolor.models.encoding import ColorEncoding, encoding_from_metadata
+from geocolor.models.metadata import MetadataView
 
 AUTOCAST = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass
-class Translator(Colorizer):
+class Translator(MetadataView, Colorizer):
     """A generator plus what is needed to feed it and read its output."""
 
     net: nn.Module
@@ -46,19 +47,6 @@ class Translator(Colorizer):
     @property
     def engine(self) -> str:
         return "torch"
-
-    @property
-    def tile_size(self) -> int:
-        return int(self.metadata["tile_size"])
-
-    @property
-    def tile_multiple(self) -> int:
-        return int(self.metadata.get("tile_multiple", self.tile_size))
-
-    @property
-    def style_conditioned(self) -> bool:
-        """True for a stylecolor model, whose generator also takes a style code."""
-        return bool((self.metadata.get("style") or {}).get("conditioned"))
 
     def predict_chroma(self, lightness: torch.Tensor, style: StyleCode | None = None) -> torch.Tensor:
         """Map L* tiles (N, 1, H, W) in [0, 100] to predicted a*b* (N, 2, H, W).
