@@ -27,6 +27,7 @@ from geocolor.cluster.progress import track
 from geocolor.cluster.split import DEFAULT_SPLIT_SIZE, Region, needs_split, split_raster
 from geocolor.cluster.tasks import colorize_task, inpaint_task, join_task, parts_dir, remove_leftovers, window_task
 from geocolor.errors import GeocolorError, InputError
+from geocolor.mosaic.batch import archive_pairs as archive_pairs  # re-exported: the pairs a cluster run takes
 from geocolor.types import PathLike
 
 if TYPE_CHECKING:
@@ -52,17 +53,6 @@ class ArchiveResult:
     def summary(self) -> str:
         split = f" ({self.windows} windows of split rasters)" if self.windows else ""
         return f"{len(self.made)} raster(s) written{split}, {len(self.skipped)} already done, in {self.seconds:.1f} s"
-
-
-def archive_pairs(srcs: Sequence[PathLike], out_dir: PathLike) -> list[tuple[Path, Path]]:
-    """(input, ``OUT_DIR/<input stem>.tif``) for each input; the folder is created."""
-    from geocolor.mosaic.batch import output_paths
-
-    if not srcs:
-        raise InputError("no inputs given")
-    outs = output_paths(list(srcs), out_dir)
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
-    return [(Path(s), o) for s, o in zip(srcs, outs)]
 
 
 def colorize_archive(client: Client, pairs: Sequence[Pair], options: MosaicOptions, *, split_size: int = DEFAULT_SPLIT_SIZE,

@@ -8,6 +8,7 @@ from geocolor.commands.options import (
     device_option,
     echo_cluster,
     engine_option,
+    in_out_pairs,
     overwrite_option,
     scheduler_option,
     show_progress,
@@ -49,20 +50,12 @@ def command(ctx: click.Context, paths: tuple[str, ...], out_dir: str | None, mas
     than --max-hole of the tile are left unfilled and counted in the summary line.
     """
     from dataclasses import replace
-    from pathlib import Path
 
     from geocolor.inpaint.engine import InpaintOptions, inpaint
 
     opts = InpaintOptions(tile=tile, max_hole=max_hole, thin=thin, method=method, device=device, engine=engine, threads=threads,
                           overwrite=overwrite, cog=cog, show_progress=show_progress(ctx))
-    if out_dir is not None:
-        from geocolor.cluster.archive import archive_pairs
-
-        pairs = archive_pairs(list(paths), out_dir)
-    elif len(paths) == 2:
-        pairs = [(Path(paths[0]), Path(paths[1]))]
-    else:
-        raise click.UsageError("give IN OUT, or several inputs with --out-dir DIR")
+    pairs = in_out_pairs(paths, out_dir)
     if scheduler is not None:
         from geocolor.cluster import connect, inpaint_archive
 

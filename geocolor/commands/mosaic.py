@@ -11,6 +11,7 @@ from geocolor.commands.options import (
     echo_cluster,
     engine_option,
     finite,
+    in_out_pairs,
     model_option,
     overwrite_option,
     parse_bands,
@@ -92,16 +93,9 @@ def command(ctx: click.Context, paths: tuple[str, ...], out_dir: str | None, sty
 
 def _on_cluster(ctx: click.Context, scheduler: str, paths: tuple[str, ...], out_dir: str | None, opts: MosaicOptions, split_size: int) -> None:
     """``--scheduler``: one task per input (or per window of a large one) on a Dask cluster."""
-    from pathlib import Path
+    from geocolor.cluster import colorize_archive, connect
 
-    from geocolor.cluster import archive_pairs, colorize_archive, connect
-
-    if out_dir is not None:
-        pairs = archive_pairs(list(paths), out_dir)
-    elif len(paths) == 2:
-        pairs = [(Path(paths[0]), Path(paths[1]))]
-    else:
-        raise click.UsageError("give IN OUT, or several inputs with --out-dir DIR")
+    pairs = in_out_pairs(paths, out_dir)
     with connect(scheduler) as client:
         echo_cluster(client, ctx)
         result = colorize_archive(client, pairs, opts, split_size=split_size, show_progress=show_progress(ctx))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 model_option = click.option(
@@ -70,3 +72,14 @@ def finite(value: float, name: str) -> float:
     if value != value:
         raise click.BadParameter(f"{name} must be a number, not NaN")
     return value
+
+
+def in_out_pairs(paths: tuple[str, ...], out_dir: str | None) -> list[tuple[Path, Path]]:
+    """``IN OUT``, or ``IN... --out-dir DIR`` (``DIR/<input stem>.tif`` each), as (input, output) pairs."""
+    from geocolor.mosaic.batch import archive_pairs
+
+    if out_dir is not None:
+        return archive_pairs(list(paths), out_dir)
+    if len(paths) == 2:
+        return [(Path(paths[0]), Path(paths[1]))]
+    raise click.UsageError("give IN OUT, or several inputs with --out-dir DIR")

@@ -9,7 +9,8 @@ filled. ``engine`` is chosen as for colorization (``geocolor.models.engines.reso
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from geocolor.errors import InputError, ModelFileError
 from geocolor.models.engines import check_threads, onnx_path_for, resolve_engine, set_torch_threads
-from geocolor.models.metadata import MetadataView
+from geocolor.models.onnx_engine import OnnxModel
 from geocolor.types import PathLike
 
 DEFAULT_INPAINT_MODEL = Path(__file__).resolve().parent.parent / "weights" / "inpaint.pt"
@@ -26,7 +27,10 @@ DEFAULT_INPAINT_MODEL = Path(__file__).resolve().parent.parent / "weights" / "in
 class ImageFiller(Protocol):
     """What the inpainting engine needs from a model (see module docstring)."""
 
-    metadata: dict[str, Any]
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        """The model file's metadata."""
+        ...
 
     @property
     def engine(self) -> str: ...
@@ -44,20 +48,10 @@ class ImageFiller(Protocol):
 
 
 @dataclass
-class OnnxInpainter(MetadataView):
+class OnnxInpainter(OnnxModel):
     """An exported inpainting graph (``geocolor.models.onnx_engine``) as an ``ImageFiller``."""
 
     default_tile_multiple = 32
-
-    graph: Any  # geocolor.models.onnx_engine.OnnxGraph
-    metadata: dict[str, Any] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.metadata = self.graph.header.metadata
-
-    @property
-    def engine(self) -> str:
-        return "onnx"
 
     def fill_array(self, image01: np.ndarray, hole: np.ndarray) -> np.ndarray:
         out: np.ndarray = self.graph.run(image=image01, hole=hole)

@@ -13,6 +13,7 @@ Only numpy and onnxruntime are imported here: ``pip install geocolor[onnx]`` mos
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,11 +122,11 @@ def load_onnx(path: PathLike, device: str = "auto", threads: int | None = None, 
 
 
 @dataclass
-class OnnxColorizer(MetadataView, TilePredictor):
-    """A colorization graph as a ``TilePredictor``: L* tiles in, a*b* tiles out, numpy only."""
+class OnnxModel(MetadataView):
+    """An opened graph and the model file metadata it carries; the base of the onnx colorizer and inpainter."""
 
     graph: OnnxGraph
-    metadata: dict[str, Any] = field(init=False)
+    metadata: Mapping[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
         self.metadata = self.graph.header.metadata
@@ -137,6 +138,11 @@ class OnnxColorizer(MetadataView, TilePredictor):
     @property
     def device(self) -> str:
         return self.graph.device
+
+
+@dataclass
+class OnnxColorizer(OnnxModel, TilePredictor):
+    """A colorization graph as a ``TilePredictor``: L* tiles in, a*b* tiles out, numpy only."""
 
     def predict_array(self, lightness: np.ndarray) -> np.ndarray:
         """L* (N, 1, H, W) -> a*b* (N, 2, H, W), float32; a graph answering another shape is a ``ModelFileError``."""

@@ -9,6 +9,7 @@ predictions of every input first and pools them, so the common palette is the sh
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,15 @@ def output_paths(srcs: list[PathLike], out_dir: PathLike) -> list[Path]:
             raise InputError(f"two inputs would both write {out.name} (same file name); rename {Path(src).name} or process it separately")
         seen.add(out)
     return outs
+
+
+def archive_pairs(srcs: Sequence[PathLike], out_dir: PathLike) -> list[tuple[Path, Path]]:
+    """(input, ``OUT_DIR/<input stem>.tif``) for each input; the folder is created."""
+    if not srcs:
+        raise InputError("no inputs given")
+    outs = output_paths(list(srcs), out_dir)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    return [(Path(s), o) for s, o in zip(srcs, outs)]
 
 
 def colorize_many(srcs: list[PathLike], out_dir: PathLike, options: MosaicOptions | None = None, **overrides: Any) -> list[MosaicResult]:

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "harvest"))
-from harvest_helpers import FaultProxy, free_port, make_handler, titiler_server  # noqa: E402
+from harvest_helpers import FaultProxy, free_port, serve_proxy, titiler_server  # noqa: E402
 
 from tests.conftest import shared, write_tif  # noqa: E402
 
@@ -149,20 +148,5 @@ def titiler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def recording_proxy(titiler: str) -> Iterator[FaultProxy]:
     """The harvest tests' proxy in front of TiTiler, here only recording each request and its arrival time."""
-    import http.server
-
-    class Quiet(http.server.ThreadingHTTPServer):
-        daemon_threads = True
-
-        def handle_error(self, request: object, client_address: object) -> None:
-            pass
-
-    fp = FaultProxy(upstream=titiler, port=free_port())
-    server = Quiet(("127.0.0.1", fp.port), make_handler(fp))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_proxy(titiler) as fp:
         yield fp
-    finally:
-        server.shutdown()
-        server.server_close()

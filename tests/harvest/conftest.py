@@ -7,13 +7,11 @@ tests skip cleanly when it is not installed. Everything is session-scoped: one s
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harvest_helpers import NAIP, FaultProxy, free_port, make_handler, sample_config, titiler_server
+from harvest_helpers import NAIP, FaultProxy, sample_config, serve_proxy, titiler_server
 
 
 @pytest.fixture(scope="session")
@@ -32,27 +30,11 @@ def titiler(naip: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
         yield base
 
 
-class QuietServer(http.server.ThreadingHTTPServer):
-    """Clients that gave up (timeouts, on purpose) make the handler's late write fail: not an error here."""
-
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="session")
 def proxy(titiler: str) -> Iterator[FaultProxy]:
     """The fault-injecting proxy (session-wide; each test calls ``reset`` with its own faults)."""
-    fp = FaultProxy(upstream=titiler, port=free_port())
-    server = QuietServer(("127.0.0.1", fp.port), make_handler(fp))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_proxy(titiler) as fp:
         yield fp
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="session")

@@ -76,6 +76,29 @@ def titiler_server(log_dir: Path) -> Iterator[str]:
                 proc.kill()
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    """Clients that gave up (timeouts, on purpose) make the handler's late write fail: not an error here."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serve_proxy(upstream: str) -> Iterator[FaultProxy]:
+    """A ``FaultProxy`` in front of ``upstream``, served on a free 127.0.0.1 port in a thread."""
+    fp = FaultProxy(upstream=upstream, port=free_port())
+    server = QuietServer(("127.0.0.1", fp.port), make_handler(fp))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fp
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def layer_name(tms: str) -> str:
     return f"{NAIP}_{tms}_default"
 
