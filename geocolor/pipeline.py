@@ -27,7 +27,9 @@ A finished step leaves ``workdir/.steps/ID.json`` (its options, output and when 
 skips a step whose options are unchanged, whose output is still there and whose input steps were not
 run again (a step that runs again makes every step using its output run again), so an interrupted pipeline continues
 where it stopped (each step also resumes on its own: harvest skips tiles on disk, training resumes
-from its checkpoint). A failed step stops the chain with one line naming the step.
+from its checkpoint). A train step whose recipe changed (anything but steps, minutes, threads, device and
+speed settings: ``geocolor.train.config.RESUMABLE``) trains afresh; the earlier run folder is kept beside
+it as ``<name>.before-<time>``. A failed step stops the chain with one line naming the step.
 """
 
 from __future__ import annotations
@@ -117,6 +119,9 @@ class AdaptStep:
     buffer_m: float = 500.0
     minutes: float = 15.0
     model: str | None = None
+    restraint: float = 1.0
+    false_colour_max: float | None = None
+    tone_match: bool = True
 
 
 KINDS: dict[str, type] = {"harvest": HarvestStep, "dataset": DatasetStep, "train": TrainStep, "evaluate": EvaluateStep,
@@ -249,7 +254,7 @@ def _dataset(o: DatasetStep, out: Path) -> Path:
 def _train(o: TrainStep, out: Path, step_id: str) -> Path:
     from geocolor.train.config import config_from_dict, read_config_tree
     from geocolor.train.recipes import dataset_recipe
-    from geocolor.train.trainer import train
+    from geocolor.train.trainer import check_same_recipe, train
 
     base = read_config_tree(o.config) if o.config else None
     if o.data:
@@ -263,6 +268,14 @@ def _train(o: TrainStep, out: Path, step_id: str) -> Path:
         tree["steps"] = o.steps
     cfg = config_from_dict(tree, [f"{k}={json.dumps(v)}" for k, v in o.set.items()])
     resume = (cfg.run_dir / "checkpoint.pt").exists()
+    if resume:
+        try:
+            check_same_recipe(cfg)  # same recipe (more steps, say): the run continues
+        except ConfigError as e:
+            kept = cfg.run_dir.with_name(f"{cfg.run_dir.name}.before-{time.strftime('%Y%m%d-%H%M%S')}")
+            cfg.run_dir.rename(kept)
+            log.warning("step %s: %s; that run is kept as %s and training starts afresh", step_id, str(e).split(";")[0], kept)
+            resume = False
     run = train(cfg, resume=resume)
     return run / "best.pt"
 
@@ -289,7 +302,8 @@ def _adapt(o: AdaptStep, out: Path) -> Path:
     from geocolor.adapt import AdaptOptions, adapt
 
     adapt(list[PathLike](o.scans), out, AdaptOptions(from_rasters=list[PathLike](o.from_rasters), wmts=o.wmts, layer=o.layer, xyz=o.xyz, zoom=o.zoom,
-                                     bbox=o.bbox, bbox_crs=o.bbox_crs, buffer_m=o.buffer_m, minutes=o.minutes, model=o.model))
+                                     bbox=o.bbox, bbox_crs=o.bbox_crs, buffer_m=o.buffer_m, minutes=o.minutes, model=o.model,
+                                     restraint=o.restraint, false_colour_max=o.false_colour_max, tone_match=o.tone_match))
     return out
 
 

@@ -12,10 +12,12 @@ a killed run resumes where it stopped):
    blur, grain) -> ``film_fit.json``.
 4. **finetune**: the base model (the shipped default unless ``model``) warm-started and trained with
    L1 on modern chips whose gray side is degraded by the fitted film, for ``minutes`` of training time
-   (resumable); a strip of 20 % of each modern raster (at least one tile) is held out and scored before the first step
-   (the base model) and at every evaluation -> ``run/adapt/best.pt``.
-5. **colorize**: every scan coloured by the adapted model -> ``<scan>.tif`` (COG, CRS and transform
-   intact), and by the base model -> ``base/<scan>.tif`` for comparison.
+   (resumable; more ``minutes`` on a rerun continue it, another recipe is refused:
+   ``geocolor.train.trainer.check_same_recipe``); a strip of 20 % of each modern raster (at least one tile)
+   is held out and scored before the first step (the base model) and at every evaluation -> ``run/adapt/best.pt``.
+5. **colorize**: every scan coloured by the adapted model, seeing the scan tone-matched to the scans'
+   pooled tone, the tone its training chips were given (``scans_tone``; the output keeps the scan's L*) -> ``<scan>.tif`` (COG, CRS and transform
+   intact), and by the base model as the scan is -> ``base/<scan>.tif`` for comparison.
 6. **report**: ``adapt_report.html`` (before/after of each scan, loss curve, held-out figures).
 """
 
@@ -66,6 +68,7 @@ class AdaptOptions:
     eval_every: int = 100  # steps between held-out evaluations (each also writes the checkpoint a rerun resumes from)
     restraint: float = 1.0  # loss.lambda_chroma of the fine-tuning: the penalty on colour above the truth's (0: plain L1)
     false_colour_max: float | None = None  # keep only weights whose held-out false-colour rate is at most this (None: any)
+    tone_match: bool = True  # several scans: the adapted model sees each tone-matched to their pooled tone (``scans_tone``)
     overwrite: bool = False
     show_progress: bool = True
     scheduler: str | None = None  # colour the scans on a Dask cluster (address or local:N; geocolor.cluster)
@@ -290,7 +293,12 @@ def fit_scans(scans: list[ScanInfo], modern: list[Path], out_dir: Path) -> Path:
     from geocolor.dataset.filmfit import fit_film, measure, pooled
 
     path = out_dir / "film_fit.json"
+    fitted_to = sorted([s.path.name, s.path.stat().st_size] for s in scans)
     if path.exists():
+        before = json.loads(path.read_text()).get("fitted_to")
+        if before is not None and before != fitted_to:
+            raise InputError(f"{out_dir} holds an adaptation to other scans ({', '.join(str(n) for n, _ in before)[:120]}); "
+                             "give another --out-dir")
         return path
     stats = []
     for s in scans:
@@ -304,7 +312,7 @@ def fit_scans(scans: list[ScanInfo], modern: list[Path], out_dir: Path) -> Path:
     fitted = fit_film(pooled(stats), sample)
     for note in fitted.notes:
         log.info("film fit: %s", note)
-    write_json_atomic(path, fitted.to_dict())
+    write_json_atomic(path, {**fitted.to_dict(), "fitted_to": fitted_to})
     return path
 
 
@@ -351,17 +359,21 @@ def finetune(cfg: Any, show_progress: bool) -> tuple[Path, int, float]:
     """Train (or resume) the fine-tuning run; returns (best model file, steps, minutes)."""
     import torch
 
-    from geocolor.train.trainer import Trainer
+    from geocolor.train.trainer import Trainer, check_same_recipe
 
     done = cfg.run_dir / "done.json"
+    check_same_recipe(cfg)  # a rerun with other options (--restraint, --model...) must not reuse this fine-tuning
+    resume = (cfg.run_dir / "checkpoint.pt").exists()
     if done.exists():
         info = json.loads(done.read_text())
-        return cfg.run_dir / "best.pt", int(info["steps"]), float(info["minutes"])
-    resume = (cfg.run_dir / "checkpoint.pt").exists()
+        if not (resume and cfg.max_minutes > float(info.get("max_minutes", cfg.max_minutes))):
+            return cfg.run_dir / "best.pt", int(info["steps"]), float(info["minutes"])
+        log.info("more --minutes than the finished fine-tuning had (%.1f): it continues", float(info["max_minutes"]))
+        done.unlink()
     trainer = Trainer(cfg, resume=resume, show_progress=show_progress)
     trainer.run()
     steps, minutes = trainer.step, trainer.seconds / 60.0
-    write_json_atomic(done, {"steps": steps, "minutes": minutes, "torch": torch.__version__})
+    write_json_atomic(done, {"steps": steps, "minutes": minutes, "max_minutes": cfg.max_minutes, "torch": torch.__version__})
     return cfg.run_dir / "best.pt", steps, minutes
 
 
@@ -389,32 +401,53 @@ def heldout_figures(run_dir: Path, false_colour_max: float | None = None) -> tup
 
 
 # -- 5-6. colorize and report -----------------------------------------------------------------------
-def colour_scans(scans: list[ScanInfo], model: Path, base: PathLike, out_dir: Path, opts: AdaptOptions) -> list[Path]:
-    from geocolor.models import load
-    from geocolor.mosaic import colorize
+def scans_tone(scans: list[ScanInfo], tile: int) -> tuple[float, ...] | None:
+    """The tone every scan is matched to before the adapted model colours it: the scans' pooled L* quantiles, each
+    scan measured as the mosaic reads it (``geocolor.style.apply.lightness_sample`` on ``tile`` px tiles, each scan
+    counting the same). The fitted film carried the modern training chips onto this same pooled tone, so scans
+    exposed or printed differently from each other are coloured alike, as the model learnt. None for one scan:
+    its match to itself is the identity. The output keeps each scan's own L*."""
+    if len(scans) < 2:
+        return None
+    from geocolor.mosaic import MosaicOptions
+    from geocolor.raster import open_raster, plan_input
+    from geocolor.style.apply import lightness_sample
+    from geocolor.style.tone import pool_quantiles
 
+    defaults = MosaicOptions()
+    samples = []
+    for s in scans:
+        with open_raster(s.path) as ds:
+            samples.append(lightness_sample(ds, plan_input(ds, defaults.bands, defaults.percentiles), tile))
+    return tuple(float(v) for v in pool_quantiles(samples))
+
+
+def colour_scans(scans: list[ScanInfo], model: Path, base: PathLike, out_dir: Path, opts: AdaptOptions,
+                 tone: tuple[float, ...] | None = None) -> list[Path]:
+    """Colour every scan with the adapted ``model`` (tone-matched to ``tone`` when given) into ``DIR/<scan>.tif``,
+    and with the ``base`` model as it is into ``DIR/base/<scan>.tif``."""
+    from geocolor.mosaic import MosaicOptions, colorize
+
+    (out_dir / "base").mkdir(exist_ok=True)
+    todo = [(s.path, path, MosaicOptions(model=m, device=opts.device, threads=opts.threads or None, overwrite=True,
+                                         tone_target=t, show_progress=opts.show_progress))
+            for s in scans
+            for m, path, t in ((model, out_dir / f"{s.path.stem}.tif", tone), (base, out_dir / "base" / f"{s.path.stem}.tif", None))
+            if not (path.exists() and not opts.overwrite and _newer(path, model))]
     if opts.scheduler:  # the same outputs, one cluster task each
         from geocolor.cluster.archive import colorize_on
-        from geocolor.mosaic import MosaicOptions
 
-        (out_dir / "base").mkdir(exist_ok=True)
-        todo = [(s.path, path, MosaicOptions(model=m, device=opts.device, threads=opts.threads or None, overwrite=True))
-                for s in scans for m, path in ((model, out_dir / f"{s.path.stem}.tif"), (base, out_dir / "base" / f"{s.path.stem}.tif"))
-                if not (path.exists() and not opts.overwrite and _newer(path, model))]
         colorize_on(opts.scheduler, todo, opts.show_progress)
-        return [out_dir / f"{s.path.stem}.tif" for s in scans]
-    outputs = []
-    adapted_t, base_t = load(model, device=opts.device), load(base, device=opts.device)
-    for s in scans:
-        dst = out_dir / f"{s.path.stem}.tif"
-        before = out_dir / "base" / f"{s.path.stem}.tif"
-        before.parent.mkdir(exist_ok=True)
-        for translator, path in ((adapted_t, dst), (base_t, before)):
-            if path.exists() and not opts.overwrite and _newer(path, model):
-                continue
-            colorize(s.path, path, translator=translator, overwrite=True, show_progress=opts.show_progress)
-        outputs.append(dst)
-    return outputs
+    else:
+        from geocolor.models.engines import load_colorizer
+
+        loaded: dict[Path, Any] = {}  # each model loaded once
+        for src, dst, options in todo:
+            key = Path(options.model or base)
+            if key not in loaded:
+                loaded[key] = load_colorizer(key, opts.device, "auto", "auto", opts.threads or None)
+            colorize(src, dst, options, translator=loaded[key])
+    return [out_dir / f"{s.path.stem}.tif" for s in scans]
 
 
 def _newer(path: Path, than: Path) -> bool:
@@ -449,7 +482,10 @@ def adapt(scans: list[PathLike], out_dir: PathLike, options: AdaptOptions | None
     film = fit_scans(infos, modern, out)
     cfg = finetune_config(base, modern, film, out / "run", opts)
     model, steps, minutes = finetune(cfg, opts.show_progress)
-    outputs = colour_scans(infos, model, base, out, opts)
+    from geocolor.models.io import read_model_file
+
+    tone = scans_tone(infos, int(read_model_file(model)["metadata"]["tile_size"])) if opts.tone_match else None
+    outputs = colour_scans(infos, model, base, out, opts, tone)
     base_fig, adapted_fig = heldout_figures(cfg.run_dir, opts.false_colour_max)
     from geocolor.adapt.report import write_report
 

@@ -29,6 +29,9 @@ from geocolor.commands.options import device_option, finite, overwrite_option, s
               help="Weight of the fine-tuning's penalty on colour above the modern imagery's (0: plain L1).")
 @click.option("--false-colour-max", type=click.FloatRange(0, 1), default=None,
               help="Keep only fine-tuned weights whose held-out false-colour rate is at most this (e.g. 0.05).")
+@click.option("--tone-match/--no-tone-match", default=True, show_default=True,
+              help="With several scans: before the adapted model colours a scan, match its tone (L* distribution) to "
+                   "the scans' pooled tone, the tone its training chips were given; the output keeps the scan's own L*.")
 @device_option
 @overwrite_option
 @scheduler_option
@@ -36,7 +39,7 @@ from geocolor.commands.options import device_option, finite, overwrite_option, s
 def command(ctx: click.Context, scans: tuple[str, ...], out_dir: str, from_rasters: tuple[str, ...], wmts: str | None,
             layer: str | None, xyz: str | None, zoom: str | None, bbox: str | None, bbox_crs: str, aoi: str | None,
             buffer_m: float, minutes: float, model: str | None, threads: int, restraint: float, false_colour_max: float | None,
-            device: str, overwrite: bool, scheduler: str | None) -> None:
+            tone_match: bool, device: str, overwrite: bool, scheduler: str | None) -> None:
     """Colour SCAN... with a model fine-tuned on the modern colour imagery of their own ground.
 
     The modern imagery comes from --from rasters or a --wmts/--xyz harvest over the scans' footprint;
@@ -49,6 +52,6 @@ def command(ctx: click.Context, scans: tuple[str, ...], out_dir: str, from_raste
     opts = AdaptOptions(from_rasters=list(from_rasters), wmts=wmts, layer=layer, xyz=xyz, zoom=zoom, bbox=bbox,
                         bbox_crs=bbox_crs, aoi=aoi, buffer_m=finite(buffer_m, "--buffer"), minutes=finite(minutes, "--minutes"),
                         model=model, device=device, threads=threads, restraint=finite(restraint, "--restraint"),
-                        false_colour_max=false_colour_max, overwrite=overwrite, show_progress=show_progress(ctx), scheduler=scheduler)
+                        false_colour_max=false_colour_max, tone_match=tone_match, overwrite=overwrite, show_progress=show_progress(ctx), scheduler=scheduler)
     result = adapt(list(scans), out_dir, opts)
     click.echo(result.summary(), err=True)

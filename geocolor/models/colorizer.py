@@ -80,3 +80,25 @@ class Colorizer(TilePredictor, Protocol):
 def is_colorizer(model: TilePredictor) -> TypeGuard[Colorizer]:
     """Whether ``model`` also predicts on torch tensors (what styles and evaluation need): the torch engine's."""
     return model.engine == "torch" and callable(getattr(model, "predict_chroma", None))
+
+
+class Wrapping:
+    """For a predictor that wraps another, ``base``: its engine, tile geometry and style conditioning are ``base``'s."""
+
+    base: TilePredictor
+
+    @property
+    def engine(self) -> str:
+        return self.base.engine
+
+    @property
+    def tile_size(self) -> int:
+        return self.base.tile_size
+
+    @property
+    def tile_multiple(self) -> int:
+        return self.base.tile_multiple
+
+    @property
+    def style_conditioned(self) -> bool:
+        return self.base.style_conditioned

@@ -38,6 +38,8 @@ __all__ = ["Cancelled", "MosaicOptions", "MosaicResult", "colorize", "finite_mas
 
 log = logging.getLogger(__name__)
 
+TONE_NOTE = "network input tone-matched to a target L* distribution (output keeps the input's L*)"  # GEOCOLOR_TONE tag
+
 
 @dataclass
 class MosaicOptions:
@@ -67,6 +69,9 @@ class MosaicOptions:
     dodge: float = 0.0  # > 0: even out the input's slow exposure changes (vignetting) over this radius in pixels, for the network only
     fill_nodata: bool = False  # inpaint the input's nodata holes first (geocolor.inpaint), then colorize
     inpaint_model: PathLike | None = None  # None: the shipped inpainting model
+    # L* quantiles (geocolor.style.tone.quantiles) the input's tone is matched to before the network
+    # (geocolor.mosaic.tone; the output keeps the input's L*); None: the input as it is. Not with a style.
+    tone_target: tuple[float, ...] | None = None
 
 
 @dataclass
@@ -128,6 +133,9 @@ def colorize(
         grid = _grid(ds, translator, opts)
         dodge = _exposure_field(ds, plan, opts.dodge)
         tags = {"GEOCOLOR_VERSION": __version__, "GEOCOLOR_MODEL": str(translator.metadata.get("name", "?")), "GEOCOLOR_SOURCE": source_name or src_path.name}
+        if opts.tone_target is not None:
+            translator = _tone_matched(translator, opts, ds, plan, grid.tile, dodge)
+            tags["GEOCOLOR_TONE"] = TONE_NOTE
         if opts.style is not None:
             styled = _styled(translator, opts.style, ds, plan, grid.tile, opts.style_tone, dodge)
             tags["GEOCOLOR_STYLE"] = styled.description
@@ -187,6 +195,17 @@ def _exposure_field(ds: RasterReader, plan: InputPlan, radius: float) -> Exposur
     from geocolor.style.dodge import read_exposure_field
 
     return read_exposure_field(ds, plan, radius)
+
+
+def _tone_matched(translator: TilePredictor, opts: MosaicOptions, ds: RasterReader, plan: InputPlan, tile: int,
+                  dodge: ExposureField | None = None) -> TilePredictor:
+    """``translator`` seeing ``ds`` with ``opts.tone_target``'s tone (``geocolor.mosaic.tone``)."""
+    from geocolor.mosaic.tone import toned
+
+    if opts.style is not None:
+        raise InputError("give a style or a tone target, not both: a style matches the tone itself (style_tone)")
+    assert opts.tone_target is not None
+    return toned(translator, opts.tone_target, ds, plan, tile, dodge)
 
 
 def _styled(translator: TilePredictor, style: StyleSpec, ds: RasterReader, plan: InputPlan, tile: int, tone: bool = True,

@@ -25,9 +25,9 @@ import numpy as np
 
 from geocolor import __version__, raster
 from geocolor.errors import GeocolorIOError, InputError
-from geocolor.models.colorizer import Colorizer
+from geocolor.models.colorizer import Colorizer, TilePredictor
 from geocolor.mosaic import writer
-from geocolor.mosaic.engine import MosaicOptions, MosaicResult, _all_valid, _grid, _is_float, _run
+from geocolor.mosaic.engine import TONE_NOTE, MosaicOptions, MosaicResult, _all_valid, _grid, _is_float, _run, _tone_matched
 from geocolor.mosaic.windows import Band
 from geocolor.raster import open_raster, plan_input
 from geocolor.types import PathLike, RasterWriter
@@ -52,11 +52,15 @@ def colorize_window(src: PathLike, part: PathLike, cols: Band, rows: Band, optio
         with_mask = not _all_valid(ds, plan) or _is_float(ds, plan)
         tags = {"GEOCOLOR_VERSION": __version__, "GEOCOLOR_MODEL": str(translator.metadata.get("name", "?")),
                 "GEOCOLOR_SOURCE": src_path.name}
+        predictor: TilePredictor = translator
+        if options.tone_target is not None:  # measured on the whole raster's fixed sample tiles: the same curve in every window
+            predictor = _tone_matched(translator, options, ds, plan, grid.tile)
+            tags["GEOCOLOR_TONE"] = TONE_NOTE
         raw, tmp = raster.temp_paths(part_path)
         try:
             with _open_part(raw, cols.x1 - cols.x0, rows.x1 - rows.x0, tags) as out:
                 jobs = [(cols, row) for row in range(rows.c0, rows.c1 + 1)]
-                _run(ds, _Clipped(out, cols.x0, rows.x0, cols.x1, rows.x1), plan, grid, translator, options, with_mask, None, None,
+                _run(ds, _Clipped(out, cols.x0, rows.x0, cols.x1, rows.x1), plan, grid, predictor, options, with_mask, None, None,
                      None, jobs)
             raster.finalize(raw, tmp, part_path, False, options.compress)
         finally:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from geocolor.errors import InputError
-from geocolor.models.colorizer import Colorizer, StyleCode
+from geocolor.models.colorizer import Colorizer, StyleCode, Wrapping
 from geocolor.style.palette import Moments, matching_transform
 from geocolor.style.reference import ColorSample, pool_samples, read_reference, subsample
 from geocolor.style.tone import apply_curve, curve_summary, pool_quantiles, quantiles, tone_curve
@@ -98,7 +98,7 @@ def target_from_code(code: Sequence[float], source: str, lightness: np.ndarray |
 
 
 @dataclass
-class StyledTranslator(Colorizer):
+class StyledTranslator(Wrapping, Colorizer):
     """A colorizer whose input L* goes through ``tone`` and whose predictions are conditioned on
     ``code`` and/or moved by ``transform``. Its metadata, device and tiles are ``base``'s."""
 
@@ -113,22 +113,6 @@ class StyledTranslator(Colorizer):
     def __post_init__(self) -> None:
         self.metadata = self.base.metadata
         self.device = self.base.device
-
-    @property
-    def tile_size(self) -> int:
-        return self.base.tile_size
-
-    @property
-    def tile_multiple(self) -> int:
-        return self.base.tile_multiple
-
-    @property
-    def style_conditioned(self) -> bool:
-        return self.base.style_conditioned
-
-    @property
-    def engine(self) -> str:
-        return self.base.engine
 
     def predict_array(self, lightness: np.ndarray) -> np.ndarray:
         """``predict_chroma`` on numpy arrays, as the mosaic calls it."""

@@ -14,6 +14,7 @@ under ``model.options`` (``migrate_legacy``, with a warning per key); keys of an
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -230,6 +231,28 @@ def config_from_dict(tree: dict[str, Any], overrides: list[str] | None = None) -
     cfg: TrainConfig = build(TrainConfig, tree)
     validate(cfg)
     return cfg
+
+
+# what a resumed run may change: how long, how often it reports, where and how fast it runs; anything else
+# (data, model, loss, optimiser, seed, checkpoint choice) would make one model from two recipes
+RESUMABLE = ("name", "out_dir", "steps", "eval_every", "log_every", "threads", "device", "export", "eval_at_start",
+             "max_minutes", "tensorboard", "performance")
+
+
+def config_changes(before: TrainConfig, after: TrainConfig) -> list[str]:
+    """The settings (dotted keys, ``old -> new``) in which ``after`` differs from ``before``, leaving out ``RESUMABLE``."""
+
+    def flat(tree: Any, prefix: str = "") -> dict[str, Any]:
+        if isinstance(tree, dict):
+            items: dict[str, Any] = {}
+            for k, v in tree.items():
+                items.update(flat(v, f"{prefix}{k}."))
+            return items
+        return {prefix[:-1]: tree}
+
+    old, new = (flat({k: v for k, v in config_to_dict(c).items() if k not in RESUMABLE}) for c in (before, after))
+    return [f"{k}: {json.dumps(old.get(k), default=str)} -> {json.dumps(new.get(k), default=str)}"
+            for k in sorted(old.keys() | new.keys()) if old.get(k) != new.get(k)]
 
 
 def load_config(path: PathLike, overrides: list[str] | None = None) -> TrainConfig:

@@ -33,7 +33,7 @@ from geocolor.models.generators import tile_multiple
 from geocolor.models.io import write_model_file
 from geocolor.train import distributed
 from geocolor.train.base import TrainableModel
-from geocolor.train.config import TrainConfig, config_to_dict
+from geocolor.train.config import TrainConfig, config_changes, config_from_dict, config_to_dict
 from geocolor.train.data import ChipData
 from geocolor.train.evaluation import evaluate_chips, mean_chroma, predict_chips
 from geocolor.train.precision import to_layout
@@ -80,6 +80,8 @@ class Trainer:
             raise ConfigError(f"{self.dir} already holds a run; pass --resume to continue it or choose another name")
         if resume and not self.ckpt.exists():
             raise ConfigError(f"nothing to resume: {self.ckpt} does not exist")
+        if resume:
+            check_same_recipe(cfg)
         self.rank, device, self._owns_group = distributed.setup(cfg.device)
         MODELS[cfg.model.model].check_performance(cfg, self.rank.world)
         self.show_progress = show_progress and self.rank.main
@@ -397,6 +399,27 @@ def progress_line(step: int, total: int, losses: dict[str, float], seconds: floa
     eta_text = "?" if not math.isfinite(eta) else f"{int(eta // 3600)}h {int(eta % 3600 // 60):02d}m"
     figures = "  ".join(f"{k} {v:.3f}" for k, v in losses.items())
     return f"step {step}/{total}  {figures}  {rate * batch:.1f} img/s  ETA {eta_text}"
+
+
+def check_same_recipe(cfg: TrainConfig) -> None:
+    """Refuse, in one line, to continue the run in ``cfg.run_dir`` with a different recipe (``config_changes``):
+    its ``config.yaml`` is what it was started with. Changing only the ``RESUMABLE`` settings (steps, minutes,
+    threads, device...) is allowed."""
+    import yaml
+
+    saved = cfg.run_dir / "config.yaml"
+    if not saved.is_file():
+        return
+    try:
+        before = config_from_dict(yaml.safe_load(saved.read_text()))
+    except (ConfigError, yaml.YAMLError, TypeError, ValueError, AttributeError) as e:
+        log.warning("cannot read %s to compare recipes (%s); resuming anyway", saved, str(e).splitlines()[0][:120])
+        return
+    changes = config_changes(before, cfg)
+    if changes:
+        more = f" and {len(changes) - 3} more" if len(changes) > 3 else ""
+        raise ConfigError(f"{cfg.run_dir} was trained with another recipe ({'; '.join(changes[:3])}{more}); "
+                          "choose another name (or output folder), or move that folder away to start again")
 
 
 def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, overwrite: bool = False) -> Path:

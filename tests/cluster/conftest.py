@@ -63,12 +63,16 @@ class DaskCluster:
                 time.sleep(0.1)
 
     def close(self) -> None:
-        for proc in [*self.workers, self.scheduler]:
+        """Stop the cluster: the workers are killed outright (test processes, nothing to save: a graceful
+        worker shutdown waits on the scheduler for seconds), then the scheduler is asked to stop."""
+        for proc in self.workers:
             if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
+                proc.kill()
+        if self.scheduler.poll() is None:
+            self.scheduler.send_signal(signal.SIGTERM)
         for proc in [*self.workers, self.scheduler]:
             try:
-                proc.wait(timeout=15)
+                proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()

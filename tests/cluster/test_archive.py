@@ -86,14 +86,17 @@ def test_a_worker_killed_mid_write_leaves_every_output_complete_once(cluster, cl
     assert any(w.pid == victim and w.poll() is not None for w in cluster.workers)
 
 
-@pytest.mark.parametrize("band_width,windows", [(8192, 3), (448, 9)])  # one column band of the engine (900 px), or three
-def test_a_large_raster_split_across_workers_equals_one_pass(client, uint16_nodata_utm, tmp_path, band_width, windows):
+@pytest.mark.parametrize("band_width,windows,toned", [(8192, 3, False), (448, 9, False), (8192, 3, True)],
+                         ids=["one-band", "three-bands", "tone-target"])  # one column band of the engine (900 px), or three
+def test_a_large_raster_split_across_workers_equals_one_pass(client, uint16_nodata_utm, tmp_path, band_width, windows, toned):
+    """Every window measures the tone curve on the whole raster's sample tiles: the same curve as one pass."""
     from distributed import get_task_stream
 
     from geocolor.models.engines import load_colorizer
     from geocolor.mosaic.engine import colorize
 
-    opts = MosaicOptions(device="cpu", threads=1, band_width=band_width)  # real uint16 pan, nodata collar: masked output
+    tone = tuple(float(v) for v in np.linspace(15.0, 85.0, 101)) if toned else None
+    opts = MosaicOptions(device="cpu", threads=1, band_width=band_width, tone_target=tone)  # real uint16 pan, nodata collar: masked output
     serial = colorize(uint16_nodata_utm, tmp_path / "serial.tif", opts, translator=load_colorizer(None, "cpu", threads=1))
     out = tmp_path / "out"
     with get_task_stream(client) as stream:

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ import pytest
 import rasterio
 from harvest_helpers import caps_url, layer_name
 
+from geocolor.errors import ConfigError, InputError
 from tests.conftest import shared
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,7 +53,18 @@ def scan(tmp_path_factory) -> Path:
     return make_scan(tmp_path_factory.mktemp("scan") / "scan1978.tif")
 
 
-def test_adapt_harvests_fits_finetunes_and_colours_the_scan(proxy, scan, tmp_path):
+@pytest.fixture(scope="module")
+def dark_scan(scan: Path) -> Path:
+    """The same ground printed darker and flatter: another sheet of the same flight, developed differently."""
+    with rasterio.open(scan) as ds:
+        profile, g = ds.profile, ds.read(1).astype(float) / 255
+    path = scan.with_name("scan1978_dark.tif")
+    with rasterio.open(path, "w", **profile) as out:
+        out.write(np.clip(np.rint(255 * (0.08 + 0.55 * g ** 1.5)), 1, 255).astype(np.uint8)[None])
+    return path
+
+
+def test_adapt_harvests_fits_finetunes_and_colours_the_scans(proxy, scan, dark_scan, tmp_path):
     from geocolor.adapt import adapt
     from geocolor.adapt.api import AdaptOptions
 
@@ -59,7 +72,7 @@ def test_adapt_harvests_fits_finetunes_and_colours_the_scan(proxy, scan, tmp_pat
     out = tmp_path / "adapt"
     opts = AdaptOptions(wmts=caps_url(proxy.base), layer=layer_name("WebMercatorQuad"), buffer_m=2500, minutes=0.15,
                         threads=1, batch_size=2, eval_every=5, show_progress=False)
-    result = adapt([scan], out, opts)
+    result = adapt([scan, dark_scan], out, opts)
     assert len(proxy.tile_requests()) > 0
     manifest = json.loads((out / "modern" / "harvest" / "manifest.json").read_text())
     assert manifest["zoom"] == "14"  # 5 m scans at 47 N: web mercator zoom 14 (6.5 m)
@@ -67,6 +80,10 @@ def test_adapt_harvests_fits_finetunes_and_colours_the_scan(proxy, scan, tmp_pat
         assert (dst.crs, dst.transform, dst.width, dst.height, dst.count) == (src.crs, src.transform, 300, 300, 3)
         lum_in = src.read(1).astype(float)
         rgb = dst.read().transpose(1, 2, 0)
+        assert "GEOCOLOR_TONE" in dst.tags()  # the adapted model saw the scan with the scans' pooled tone
+    for name in ("scan1978", "scan1978_dark"):
+        with rasterio.open(out / f"{name}.tif") as adapted, rasterio.open(out / "base" / f"{name}.tif") as before:
+            assert "GEOCOLOR_TONE" in adapted.tags() and "GEOCOLOR_TONE" not in before.tags()  # the base model sees it as it is
     from geocolor.color import gray_to_lightness, rgb_to_lab
 
     lum_out = rgb_to_lab(rgb.astype(np.float32) / 255)[..., 0]
@@ -79,8 +96,16 @@ def test_adapt_harvests_fits_finetunes_and_colours_the_scan(proxy, scan, tmp_pat
     assert result.heldout_base and result.heldout_adapted, "held-out modern chips were scored before and after"
     assert result.heldout_adapted["delta_e2000"] <= result.heldout_base["delta_e2000"] + 1e-9  # best is kept
     proxy.reset()
-    again = adapt([scan], out, opts)  # everything is there: nothing is fetched or trained again
+    again = adapt([scan, dark_scan], out, opts)  # everything is there: nothing is fetched or trained again
     assert proxy.tile_requests() == [] and again.steps == result.steps
+    # other fine-tuning options, or other scans, in the same folder: refused in one line before anything is overwritten
+    with pytest.raises(ConfigError, match=r"trained with another recipe \(loss.lambda_chroma: 1.0 -> 2.5\)"):
+        adapt([scan, dark_scan], out, replace(opts, restraint=2.5))
+    with pytest.raises(InputError, match="holds an adaptation to other scans"):
+        adapt([scan], out, opts)
+    # more minutes: the finished fine-tuning continues from its checkpoint
+    longer = adapt([scan, dark_scan], out, replace(opts, minutes=0.3))
+    assert longer.steps > result.steps and proxy.tile_requests() == []
 
 
 def test_adapt_killed_during_finetuning_resumes_and_fetches_no_tile_twice(proxy, scan, tmp_path):

@@ -59,6 +59,15 @@ def test_a_pipeline_chains_its_steps_and_a_rerun_skips_them(titiler, gray_uint8_
     path.write_text(yaml.safe_dump(tree, sort_keys=False))
     fourth = run_pipeline(path)
     assert [r.skipped for r in fourth] == [True, True, False, False]
+    # another recipe trains afresh (not a resume of the old run), and the old run is kept beside it
+    kept = [p.name for p in model.parents[0].parent.iterdir() if p.name.startswith(f"{model.parent.name}.before-")]
+    assert len(kept) == 1 and (model.parent.parent / kept[0] / "best.pt").exists()
+    def logged_steps(run: Path) -> list[int]:
+        return [int(r.split(",")[0]) for r in (run / "losses.csv").read_text().splitlines()[1:]]
+
+    assert logged_steps(model.parent) == logged_steps(model.parent.parent / kept[0])  # a whole run of its own
+    assert yaml.safe_load((model.parent / "config.yaml").read_text())["optim"]["lr"] == 0.0001
+    assert yaml.safe_load((model.parent.parent / kept[0] / "config.yaml").read_text())["optim"]["lr"] == 0.0002
 
 
 @pytest.mark.parametrize("steps, message", [

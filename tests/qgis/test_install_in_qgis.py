@@ -33,11 +33,15 @@ pytestmark = [pytest.mark.qgis, pytest.mark.slow]
 
 
 def _source_copy(dst: Path) -> Path:
-    """What ``pip install <checkout>`` needs of this checkout, copied, so the build writes nothing into the checkout."""
+    """What ``pip install <checkout>`` needs of this checkout, copied, so the build writes nothing into the checkout.
+
+    The torch model files (``*.pt``) are left out: the installed engine is ``geocolor[onnx]``, which colours with
+    the ``.onnx`` files, and packing 60 MB of weights it never reads into the wheel is most of pip's time.
+    """
     dst.mkdir()
     for name in ("setup.cfg", "pyproject.toml", "README.md"):
         shutil.copy(REPO / name, dst / name)
-    shutil.copytree(REPO / "geocolor", dst / "geocolor", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(REPO / "geocolor", dst / "geocolor", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pt"))
     return dst
 
 

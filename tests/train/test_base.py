@@ -78,7 +78,11 @@ def test_a_toy_model_is_one_class_and_one_registry_line(toy_registered, tmp_path
     state = torch.load(run / "checkpoint.pt", weights_only=True)["model"]
     assert set(state) == {"G", "opt_G", "sched_G"} and state["G"]["0.weight"].shape[0] == 6
     assert (run / "losses.csv").read_text().startswith("step,")
-    train(load_config(path, ["steps=3"]), resume=True, show_progress=False)
+    train(load_config(path, ["steps=3"]), resume=True, show_progress=False)  # more steps: the same recipe
+    assert torch.load(run / "checkpoint.pt", weights_only=True)["step"] == 3
+    # another recipe in the same folder is refused, naming what changed; the run is left as it was
+    with pytest.raises(ConfigError, match=r"trained with another recipe \(model.options.width: 6 -> 5; seed: 3 -> 7\)"):
+        train(load_config(path, ["steps=4", "seed=7", "model.options.width=5"]), resume=True, show_progress=False)
     assert torch.load(run / "checkpoint.pt", weights_only=True)["step"] == 3
     with pytest.raises(ConfigError, match="model.options.scale must be > 0"):
         load_config(path, ["model.options.scale=0"])

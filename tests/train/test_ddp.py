@@ -37,11 +37,32 @@ def torchrun(*args: str) -> subprocess.CompletedProcess:
     return r
 
 
+MODELS = {
+    "ddp": None,  # pix2pix, the config's default
+    "cyclegan": {"model": "cyclegan", "generator": "resnet_6blocks", "norm": "instance", "ngf": 8, "ndf": 8, "dropout": False},
+    "stylecolor": {"model": "stylecolor", "generator": "unet_128", "ngf": 8, "ndf": 8, "options": {"style_named_prob": 0.5}},
+    "inpaint": {"model": "inpaint", "generator": "dense_unet_rc", "ngf": 4, "ndf": 4, "discriminator": "dcgan"},
+    "cut": {"model": "cut", "generator": "unet_128", "ngf": 4, "ndf": 4, "color_space": "rgb", "norm": "instance", "dropout": False,
+            "options": {"nce_mlp_dim": 16, "num_patches": 16}},
+    "bicyclegan": {"model": "bicyclegan", "generator": "unet_128", "ngf": 4, "ndf": 4, "norm": "instance", "dropout": False,
+                   "options": {"nz": 4}},
+}
+
+
 @pytest.fixture(scope="module")
-def ddp_run(tmp_path_factory) -> Path:
-    """A 2-step, 2-process run through the worker script, which also saves each rank's parameters."""
+def ddp_runs(tmp_path_factory) -> Path:
+    """Every model of ``MODELS``, 2 steps each, in one launch of two processes (the worker saves each rank's
+    parameters under ``<folder>/<name>/``)."""
     tmp = tmp_path_factory.mktemp("ddp")
-    torchrun(str(ROOT / "tests/train/ddp_worker.py"), str(ddp_config(tmp)), str(tmp))
+    configs = []
+    for name, model in MODELS.items():
+        path = ddp_config(tmp, name, model=model)
+        if name == "stylecolor":  # learned named codes: the source needs a style name
+            tree = yaml.safe_load(path.read_text())
+            tree["data"]["sources"][0]["style"] = "osbs"
+            path.write_text(yaml.safe_dump(tree))
+        configs.append(str(path))
+    torchrun(str(ROOT / "tests/train/ddp_worker.py"), str(tmp), *configs)
     return tmp
 
 
@@ -54,10 +75,9 @@ def rank_params(folder: Path) -> dict[str, torch.Tensor]:
     return a
 
 
-def test_two_ranks_end_with_identical_weights_and_one_set_of_outputs(ddp_run):
-    tmp_path = ddp_run
-    a = rank_params(tmp_path)
-    run = tmp_path / "runs" / "ddp"
+def test_two_ranks_end_with_identical_weights_and_one_set_of_outputs(ddp_runs):
+    a = rank_params(ddp_runs / "ddp")
+    run = ddp_runs / "runs" / "ddp"
     assert sorted(p.name for p in run.iterdir()) == [
         "best.pt", "checkpoint.pt", "config.yaml", "last.pt", "losses.csv", "losses.png", "metrics.jsonl", "samples"
     ]
@@ -72,41 +92,24 @@ def test_two_ranks_end_with_identical_weights_and_one_set_of_outputs(ddp_run):
             torch.testing.assert_close(value, a[f"G.{key}"], rtol=0, atol=0)
 
 
-def test_cyclegan_ranks_stay_identical(tmp_path):
-    """CycleGAN calls each DDP generator twice (translation and cycle) before one backward."""
-    model = {"model": "cyclegan", "generator": "resnet_6blocks", "norm": "instance", "ngf": 8, "ndf": 8, "dropout": False}
-    torchrun(str(ROOT / "tests/train/ddp_worker.py"), str(ddp_config(tmp_path, "cyc", model=model)), str(tmp_path))
-    assert {key.split(".")[0] for key in rank_params(tmp_path)} == {"G_A", "G_B", "D_A", "D_B"}
-
-
-def test_torchrun_cli_resumes_the_run(ddp_run):
-    cfg = ddp_config(ddp_run)  # the same config (same run folder), rewritten
+def test_torchrun_cli_resumes_the_run(ddp_runs):
+    cfg = ddp_config(ddp_runs)  # the same config (same run folder), rewritten
     r = torchrun("-m", "geocolor.cli", "-q", "train", "--config", str(cfg), "--steps", "3", "--resume")
     assert r.stderr.count("run folder:") == 1  # one line, from rank 0
-    run = ddp_run / "runs" / "ddp"
+    run = ddp_runs / "runs" / "ddp"
     steps = [int(r.split(",")[0]) for r in (run / "losses.csv").read_text().splitlines()[1:]]
     assert steps == [1, 2, 3]
     meta = torch.load(run / "last.pt", weights_only=True)["metadata"]
     assert meta["training"]["processes"] == 2 and meta["training"]["images_seen"] == 3 * 2 * 2
 
 
-@pytest.mark.parametrize("model", [
-    {"model": "stylecolor", "generator": "unet_128", "ngf": 8, "ndf": 8, "options": {"style_named_prob": 0.5}},
-    {"model": "inpaint", "generator": "dense_unet_rc", "ngf": 4, "ndf": 4, "discriminator": "dcgan"},
-    {"model": "cut", "generator": "unet_128", "ngf": 4, "ndf": 4, "color_space": "rgb", "norm": "instance", "dropout": False,
-     "options": {"nce_mlp_dim": 16, "num_patches": 16}},
-    {"model": "bicyclegan", "generator": "unet_128", "ngf": 4, "ndf": 4, "norm": "instance", "dropout": False,
-     "options": {"nz": 4}},
-], ids=["stylecolor", "inpaint", "cut", "bicyclegan"])
-def test_stylecolor_inpaint_cut_and_bicyclegan_ranks_stay_identical(tmp_path, model):
-    """Models trained through the base's networks run under DDP; two ranks end with the same weights
-    (CUT's projection heads included)."""
-    path = ddp_config(tmp_path, model["model"], model=model)
-    if model["model"] == "stylecolor":  # learned named codes: the source needs a style name
-        tree = yaml.safe_load(path.read_text())
-        tree["data"]["sources"][0]["style"] = "osbs"
-        path.write_text(yaml.safe_dump(tree))
-    torchrun(str(ROOT / "tests/train/ddp_worker.py"), str(path), str(tmp_path))
-    expected = {"cut": {"G", "F", "D"}, "bicyclegan": {"G", "E", "D_vae", "D_lr"},
-                "stylecolor": {"G", "D", "named_table"}}.get(model["model"], {"G", "D"})
-    assert {key.split(".")[0] for key in rank_params(tmp_path)} == expected  # and identical on both ranks
+@pytest.mark.parametrize(("name", "expected"), [
+    ("cyclegan", {"G_A", "G_B", "D_A", "D_B"}),  # each generator is called twice (translation and cycle) before one backward
+    ("stylecolor", {"G", "D", "named_table"}),
+    ("inpaint", {"G", "D"}),
+    ("cut", {"G", "F", "D"}),  # CUT's projection heads included
+    ("bicyclegan", {"G", "E", "D_vae", "D_lr"}),
+])
+def test_every_model_keeps_its_ranks_identical(ddp_runs, name, expected):
+    """Models trained through the base's networks run under DDP; two ranks end with the same weights."""
+    assert {key.split(".")[0] for key in rank_params(ddp_runs / name)} == expected  # and identical on both ranks
