@@ -433,7 +433,7 @@ def colour_scans(scans: list[ScanInfo], model: Path, base: PathLike, out_dir: Pa
                                          tone_target=t, show_progress=opts.show_progress))
             for s in scans
             for m, path, t in ((model, out_dir / f"{s.path.stem}.tif", tone), (base, out_dir / "base" / f"{s.path.stem}.tif", None))
-            if not (path.exists() and not opts.overwrite and _newer(path, model))]
+            if not (path.exists() and not opts.overwrite and _newer(path, model) and _toned(path) == (t is not None))]
     if opts.scheduler:  # the same outputs, one cluster task each
         from geocolor.cluster.archive import colorize_on
 
@@ -452,6 +452,17 @@ def colour_scans(scans: list[ScanInfo], model: Path, base: PathLike, out_dir: Pa
 
 def _newer(path: Path, than: Path) -> bool:
     return path.stat().st_mtime >= than.stat().st_mtime
+
+
+def _toned(path: Path) -> bool:
+    """Whether the output at ``path`` was coloured tone-matched (its ``GEOCOLOR_TONE`` tag); False if unreadable."""
+    import rasterio
+
+    try:
+        with rasterio.open(path) as ds:
+            return "GEOCOLOR_TONE" in ds.tags()
+    except rasterio.errors.RasterioIOError:
+        return False
 
 
 def adapt(scans: list[PathLike], out_dir: PathLike, options: AdaptOptions | None = None, **overrides: Any) -> AdaptResult:

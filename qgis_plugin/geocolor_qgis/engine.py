@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
+
+from .process import ProcessCancelled, engine_environment, follow, pump_lines
 
 Progress = Callable[[float], None]
 IsCancelled = Callable[[], bool]
@@ -160,8 +161,6 @@ class Engine:
     def environment(self) -> dict[str, str]:
         """The environment a subprocess engine runs in."""
         if self.clean_env:
-            from .process import engine_environment
-
             return engine_environment()
         return {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
 
@@ -183,16 +182,6 @@ def parse_line(line: str) -> tuple[str, Any] | None:
     if kind in ("DONE", "ERROR", "OK"):
         return kind.lower(), rest
     return None
-
-
-def _pump(stream: object, put: Callable[[str | None], None]) -> None:
-    """Hand each line of ``stream`` to ``put``, then None; a stream closed under it (cancel) just ends."""
-    try:
-        for line in iter(stream.readline, ""):  # type: ignore[attr-defined]
-            put(line)
-    except (OSError, ValueError):
-        pass
-    put(None)
 
 
 def run_runner(
@@ -222,35 +211,27 @@ def run_runner(
         raise EngineError(f"cannot start the geocolor Python {python!r}: {e.strerror or e}") from None
     if stdin is not None:
         _send(proc, stdin)
-    lines: queue.Queue[str | None] = queue.Queue()
     errors: list[str] = []
-    threading.Thread(target=_pump, args=(proc.stdout, lines.put), daemon=True).start()
-    stderr_reader = threading.Thread(target=_pump, args=(proc.stderr, lambda e: errors.append(e or "")), daemon=True)
+    stderr_reader = threading.Thread(target=pump_lines, args=(proc.stderr, lambda e: errors.append(e or "")), daemon=True)
     stderr_reader.start()
     result: str | None = None
     error: str | None = None
-    while True:
-        if is_cancelled and is_cancelled():
-            _stop(proc)
-            raise EngineCancelled("cancelled")
-        try:
-            line = lines.get(timeout=poll)
-        except queue.Empty:
-            continue
-        if line is None:
-            break
-        message = parse_line(line)
-        if message is None:
-            continue
-        kind, value = message
-        if kind == "progress" and progress:
-            progress(float(value))
-        elif kind == "info" and info:
-            info(value)
-        elif kind in ("done", "ok"):
-            result = str(value)
-        elif kind == "error":
-            error = str(value)
+    try:
+        for line in follow(proc, is_cancelled, _stop, poll):
+            message = parse_line(line)
+            if message is None:
+                continue
+            kind, value = message
+            if kind == "progress" and progress:
+                progress(float(value))
+            elif kind == "info" and info:
+                info(value)
+            elif kind in ("done", "ok"):
+                result = str(value)
+            elif kind == "error":
+                error = str(value)
+    except ProcessCancelled:
+        raise EngineCancelled("cancelled") from None
     code = proc.wait()
     stderr_reader.join(timeout=5)
     _close(proc)

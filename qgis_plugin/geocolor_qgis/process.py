@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 OnLine = Callable[[str], None]
 IsCancelled = Callable[[], bool]
@@ -96,29 +96,42 @@ def stream(argv: Sequence[str], on_line: OnLine, is_cancelled: IsCancelled | Non
     and ``OSError`` when the program cannot be started.
     """
     proc = _popen(argv, env, cwd)
+    for line in follow(proc, is_cancelled, stop, poll):
+        on_line(line)
+    code = proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+    return code
+
+
+def pump_lines(stream: object, put: Callable[[str | None], None]) -> None:
+    """Hand each line of ``stream`` to ``put``, then None; a stream closed under it (a cancel) just ends."""
+    try:
+        for line in iter(stream.readline, ""):  # type: ignore[attr-defined]
+            put(line)
+    except (OSError, ValueError):
+        pass
+    put(None)
+
+
+def follow(proc: subprocess.Popen[str], is_cancelled: IsCancelled | None, stop_child: Callable[[subprocess.Popen[str]], None],
+           poll: float = 0.1) -> Iterator[str]:
+    """Each line of ``proc``'s stdout (line end removed) as it comes, until the end of its output.
+
+    A reader thread feeds a queue, so ``is_cancelled`` is asked every ``poll`` seconds even while the child is
+    silent; when it says stop, ``stop_child(proc)`` runs and ``ProcessCancelled`` is raised.
+    """
     lines: queue.Queue[str | None] = queue.Queue()
-
-    def pump() -> None:
-        try:
-            for line in iter(proc.stdout.readline, ""):  # type: ignore[union-attr]
-                lines.put(line)
-        except (OSError, ValueError):  # closed under it by a cancel
-            pass
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
+    threading.Thread(target=pump_lines, args=(proc.stdout, lines.put), daemon=True).start()
     while True:
         if is_cancelled is not None and is_cancelled():
-            stop(proc)
-            raise ProcessCancelled(" ".join(argv[:3]))
+            stop_child(proc)
+            args = proc.args if isinstance(proc.args, (list, tuple)) else [str(proc.args)]
+            raise ProcessCancelled(" ".join(str(a) for a in args[:3]))
         try:
             line = lines.get(timeout=poll)
         except queue.Empty:
             continue
         if line is None:
-            break
-        on_line(line.rstrip("\r\n"))
-    code = proc.wait()
-    if proc.stdout is not None:
-        proc.stdout.close()
-    return code
+            return
+        yield line.rstrip("\r\n")

@@ -103,6 +103,11 @@ def test_adapt_harvests_fits_finetunes_and_colours_the_scans(proxy, scan, dark_s
         adapt([scan, dark_scan], out, replace(opts, restraint=2.5))
     with pytest.raises(InputError, match="holds an adaptation to other scans"):
         adapt([scan], out, opts)
+    # colouring without tone matching redoes the adapted outputs only (the base ones never were tone-matched)
+    plain = adapt([scan, dark_scan], out, replace(opts, tone_match=False))
+    assert plain.steps == result.steps
+    with rasterio.open(out / "scan1978_dark.tif") as adapted:
+        assert "GEOCOLOR_TONE" not in adapted.tags()
     # more minutes: the finished fine-tuning continues from its checkpoint
     longer = adapt([scan, dark_scan], out, replace(opts, minutes=0.3))
     assert longer.steps > result.steps and proxy.tile_requests() == []
