@@ -8,7 +8,8 @@ Each print is coloured by the adapted model twice through ``geocolor mosaic``: a
 scan of an archive (the scans' pooled tone). Figures are those of ``adapt_transfer`` (a*b* on the truth's L*,
 PSNR / CIEDE2000 over 256 px windows, pooled false-colour rate) against the 2009 truth.
 
-Usage: ``python benchmarks/adapt_tone.py [--bench runs/adapt_bench] [--threads 1]``; writes ``tone.md`` under ``--report``.
+Usage: ``python benchmarks/adapt_tone.py [--bench runs/adapt_bench] [--threads 1]``; writes ``tone.md`` and
+``tone.jpg`` (the darker print | coloured as it is | tone-matched | truth) under ``--report``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from adapt_transfer import NAIP_2009, figures, read  # noqa: E402
+from adapt_transfer import NAIP_2009, figures, picture, read, read_gray  # noqa: E402
 
 PRINTS = {
     "as fitted": lambda g: g,
@@ -66,6 +67,9 @@ def main() -> None:
                      tone_target=target if matched else None)
             rows.append({"print": name, "tone_matched": matched, **figures(read(dst), truth)})
             print(json.dumps(rows[-1]), flush=True)
+    # the picture: the darker print | coloured as it is | tone-matched | the 2009 truth
+    picture([read_gray(work / "print1.tif"), read(work / "print1_plain.tif"), read(work / "print1_toned.tif"), truth],
+            Path(args.report) / "tone.jpg")
     lines = ["| print | tone matched | PSNR (dB) | CIEDE2000 | false colour |", "|---|---|---:|---:|---:|"]
     lines += [f"| {r['print']} | {'yes' if r['tone_matched'] else 'no'} | {r['psnr']:.2f} | {r['delta_e2000']:.2f} | "
               f"{100 * r['false_colour']:.1f} % |" for r in rows]

@@ -19,6 +19,7 @@ import pytest
 
 from geocolor.cluster import archive_pairs, colorize_archive
 from geocolor.mosaic.engine import MosaicOptions
+from tests.conftest import shared
 
 OPTS = MosaicOptions(device="cpu", threads=1)
 
@@ -142,3 +143,57 @@ def test_without_scheduler_nothing_imports_dask(archive, tiny_model, tmp_path):
                        capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert r.returncode == 0, r.stderr
     assert "LOADED []" in r.stdout and (tmp_path / "o.tif").exists()
+
+
+def test_inpaint_on_the_cluster_fills_every_sheet_as_one_process_does(cluster, archive, tmp_path):
+    """``geocolor inpaint IN... --out-dir DIR --scheduler``: each sheet's holes filled on a worker, equal to a serial fill."""
+    import rasterio
+
+    from geocolor.inpaint.engine import InpaintOptions, inpaint
+
+    holed = tmp_path / "holed"
+    holed.mkdir()
+    sheets = []
+    for i, sheet in enumerate(archive[:2]):
+        with rasterio.open(sheet) as ds:
+            profile, data = ds.profile, ds.read()
+        data[data == 0] = 1  # a real 0 would read as nodata
+        data[:, 40 + 10 * i : 64 + 10 * i, 50:80] = 0  # a 24 x 30 px hole
+        with rasterio.open(holed / sheet.name, "w", **{**profile, "nodata": 0}) as out:
+            out.write(data)
+        sheets.append(holed / sheet.name)
+    serial = tmp_path / "serial"
+    serial.mkdir()
+    for sheet in sheets:
+        inpaint(sheet, serial / sheet.name, options=InpaintOptions(device="cpu", threads=1, show_progress=False))
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "geocolor.cli", "inpaint", *map(str, sheets), "--out-dir", str(out),
+                        "--scheduler", cluster.address, "--device", "cpu", "--threads", "1"],
+                       capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr
+    assert f"dask cluster {cluster.address}: 2 worker(s)" in r.stderr
+    assert sorted(os.listdir(out)) == sorted(s.name for s in sheets)
+    for sheet in sheets:
+        assert_same_raster(out / sheet.name, serial / sheet.name)
+        with rasterio.open(sheet) as before, rasterio.open(out / sheet.name) as after:
+            assert (before.dataset_mask() == 0).sum() > 0 and (after.dataset_mask() == 0).sum() == 0  # the hole is filled
+
+
+def test_adapt_colours_its_scans_on_the_cluster_as_one_process_does(cluster, archive, tmp_path):
+    """``adapt --scheduler``: the fine-tuning runs here, the scans are coloured on the workers, tone-matched as
+    serially (``scans_tone``), and the base model's outputs beside them."""
+    from geocolor.adapt import adapt
+    from geocolor.adapt.api import AdaptOptions, scan_info, scans_tone
+    from geocolor.mosaic.engine import colorize
+
+    scans = archive[:2]
+    opts = AdaptOptions(from_rasters=[shared("naip/m_4709963_se_14_1_20200831.tif")], minutes=0.05, threads=1, batch_size=2,
+                        eval_every=5, buffer_m=200, device="cpu", show_progress=False, scheduler=cluster.address)
+    result = adapt(scans, tmp_path / "adapt", opts)
+    tone = scans_tone([scan_info(s) for s in scans], 256)
+    assert tone is not None
+    for sheet in scans:
+        serial = colorize(sheet, tmp_path / f"serial_{sheet.name}", MosaicOptions(model=result.model, device="cpu", threads=1,
+                                                                                 tone_target=tone, show_progress=False))
+        assert_same_raster(tmp_path / "adapt" / sheet.name, serial.path)
+        assert (tmp_path / "adapt" / "base" / sheet.name).exists()
