@@ -147,6 +147,9 @@ class TrainConfig:
     # best.pt: the lowest held-out CIEDE2000 among evaluations whose pooled false-colour rate is at most
     # this (None: any); while none is, the lowest false-colour rate
     best_false_colour_max: float | None = None
+    # > 0: evaluate, keep and export a moving average of the generator's weights with this decay (e.g. 0.99;
+    # geocolor.train.ema); 0: the weights as trained
+    ema: float = 0.0
     max_minutes: float = 0.0  # > 0: stop (evaluate, checkpoint, export) before one more step would overrun this much training time, resumes included
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -291,6 +294,8 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError(f"data.film_prob must be in [0, 1], got {cfg.data.film_prob}")
     if cfg.data.film_fit and not Path(cfg.data.film_fit).is_file():
         raise ConfigError(f"data.film_fit {cfg.data.film_fit} is not a file (a fitted film JSON, as geocolor adapt writes)")
+    if not 0 <= cfg.ema < 1:
+        raise ConfigError(f"ema must be within 0..1 (0: off; e.g. 0.99), got {cfg.ema}")
     if cfg.best_false_colour_max is not None and not 0 <= cfg.best_false_colour_max <= 1:
         raise ConfigError(f"best_false_colour_max must be within 0..1, got {cfg.best_false_colour_max}")
     if not cfg.max_minutes >= 0:

@@ -56,7 +56,7 @@ class InpaintTrainer(Trainer):
         save_grid(rows, self.dir / "samples" / f"step_{self.step:06d}.png")
         return result
 
-    def _evaluate_and_keep_best(self) -> dict[str, Any] | None:
+    def _score_and_keep_best(self) -> dict[str, Any] | None:
         result = self.evaluate()
         if result is not None:
             m, b = result["model"], result["biharmonic"]

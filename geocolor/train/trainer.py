@@ -10,6 +10,7 @@ trains and only rank 0 writes; the checkpoint then also holds every rank's RNG s
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import logging
@@ -35,6 +36,7 @@ from geocolor.train import distributed
 from geocolor.train.base import TrainableModel
 from geocolor.train.config import TrainConfig, config_changes, config_from_dict, config_to_dict
 from geocolor.train.data import ChipData
+from geocolor.train.ema import WeightAverage
 from geocolor.train.evaluation import evaluate_chips, mean_chroma, predict_chips
 from geocolor.train.precision import to_layout
 from geocolor.train.registry import MODELS
@@ -97,6 +99,7 @@ class Trainer:
             log.warning("no held-out chips: set a holdout on at least one source to get evaluation figures")
         self.model: TrainableModel = MODELS[cfg.model.model](cfg, self.device)
         self.model.attach_data(self.data)
+        self.ema = WeightAverage(self.model.G, cfg.ema) if cfg.ema > 0 else None  # after any warm start
         if self.rank.main:  # only now: a config the model refuses (amp fp16 on CPU) leaves no folder behind
             self.dir.mkdir(parents=True, exist_ok=True)
             (self.dir / "samples").mkdir(exist_ok=True)
@@ -135,6 +138,7 @@ class Trainer:
                 **ranks[0],
                 "rank_rngs": ranks,
                 "scaler": precision.state_dict(),
+                **({"ema": self.ema.state_dict()} if self.ema is not None else {}),
             },
             self.ckpt,
         )
@@ -166,6 +170,10 @@ class Trainer:
             self.data.set_rng_state(json.loads(mine["data_rng"]))
             if "cuda_rng" in mine and self.device.type == "cuda":
                 torch.cuda.set_rng_state(mine["cuda_rng"].cpu(), self.device)
+        if self.ema is not None:
+            if "ema" not in state:
+                raise TrainingError(f"cannot resume from {self.ckpt}: it holds no weight average (ema); it was trained without one")
+            self.ema.load_state_dict(state["ema"])
         if state.get("scaler"):
             self.model.precision.load_state_dict(state["scaler"])
         log.info("resumed %s at step %d", self.dir, self.step)
@@ -252,6 +260,8 @@ class Trainer:
         try:
             while self.step < cfg.steps:
                 losses = self.model.train_step(*self._training_batch())
+                if self.ema is not None:
+                    self.ema.update()
                 self._stop_unless_finite(losses)
                 self.step += 1
                 bar.update(1)
@@ -281,7 +291,8 @@ class Trainer:
         return self.dir
 
     def _export_all(self, last_eval: dict[str, Any] | None) -> None:
-        self.export(self.dir / "last.pt", last_eval)
+        with self._averaged():
+            self.export(self.dir / "last.pt", last_eval)
         if not (self.dir / "best.pt").exists():
             shutil.copyfile(self.dir / "last.pt", self.dir / "best.pt")
         if self.cfg.export:
@@ -341,6 +352,15 @@ class Trainer:
             shutil.copyfile(self.dir / "best.pt", tmp)
 
     def _evaluate_and_keep_best(self) -> dict[str, Any] | None:
+        """Evaluate (the weight average, with ``ema``) and keep ``best.pt`` (``_score_and_keep_best``)."""
+        with self._averaged():
+            return self._score_and_keep_best()
+
+    def _averaged(self) -> Any:
+        """The generator holds its weight average (``ema``) inside the block; a no-op without one."""
+        return self.ema.applied() if self.ema is not None else contextlib.nullcontext()
+
+    def _score_and_keep_best(self) -> dict[str, Any] | None:
         """Rank 0 evaluates; every rank gets the figures (plateau schedulers and ``best`` stay in step)."""
         result = distributed.broadcast(self.evaluate() if self.rank.main else None)
         if result is not None:
