@@ -36,6 +36,29 @@ def shared(rel: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def naip() -> Path:
+    """The shared NAIP 2020 scene (EPSG:26914, RGBN) TiTiler serves."""
+    return shared("naip/m_4709963_se_14_1_20200831.tif")
+
+
+@pytest.fixture(scope="session")
+def titiler(naip: Path, tmp_path_factory: pytest.TempPathFactory):  # -> Iterator[str]
+    """Base URL of one real TiTiler server (its own process, a free 127.0.0.1 port) for the whole session: the
+    harvest, adapt and cluster tests share it."""
+    import sys
+
+    pytest.importorskip("titiler.application", reason="TiTiler not installed (pip install titiler.application uvicorn)")
+    pytest.importorskip("uvicorn", reason="uvicorn not installed")
+    helpers = str(REPO / "tests" / "harvest")
+    if helpers not in sys.path:
+        sys.path.insert(0, helpers)
+    from harvest_helpers import titiler_server
+
+    with titiler_server(tmp_path_factory.mktemp("titiler")) as base:
+        yield base
+
+
 def peak_rss_mb(script: str, *args: object) -> float:
     """Run ``script`` (which prints its ``ru_maxrss`` in KiB last) in a fresh Python; its peak RSS in MB."""
     import subprocess

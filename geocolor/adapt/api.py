@@ -493,9 +493,7 @@ def adapt(scans: list[PathLike], out_dir: PathLike, options: AdaptOptions | None
     film = fit_scans(infos, modern, out)
     cfg = finetune_config(base, modern, film, out / "run", opts)
     model, steps, minutes = finetune(cfg, opts.show_progress)
-    from geocolor.models.io import read_model_file
-
-    tone = scans_tone(infos, int(read_model_file(model)["metadata"]["tile_size"])) if opts.tone_match else None
+    tone = scans_tone(infos, cfg.data.tile) if opts.tone_match else None  # the adapted model's tile: the base's
     outputs = colour_scans(infos, model, base, out, opts, tone)
     base_fig, adapted_fig = heldout_figures(cfg.run_dir, opts.false_colour_max)
     from geocolor.adapt.report import write_report

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "harvest"))
-from harvest_helpers import FaultProxy, free_port, serve_proxy, titiler_server  # noqa: E402
+from harvest_helpers import FaultProxy, free_port, serve_proxy  # noqa: E402
 
 from tests.conftest import shared, write_tif  # noqa: E402
 
@@ -142,15 +142,7 @@ def serial_archive(archive: list[Path], tmp_path_factory: pytest.TempPathFactory
 
 
 @pytest.fixture(scope="session")
-def titiler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real TiTiler (its own process) serving the shared NAIP scene, as in the harvest tests."""
-    pytest.importorskip("titiler.application", reason="TiTiler not installed (pip install titiler.application uvicorn)")
-    with titiler_server(tmp_path_factory.mktemp("titiler")) as base:
-        yield base
-
-
-@pytest.fixture(scope="session")
 def recording_proxy(titiler: str) -> Iterator[FaultProxy]:
-    """The harvest tests' proxy in front of TiTiler, here only recording each request and its arrival time."""
+    """The harvest tests' proxy in front of the session's TiTiler (``tests/conftest.py``), here only recording each request and its arrival time."""
     with serve_proxy(titiler) as fp:
         yield fp

@@ -2,32 +2,16 @@
 a small fault-injecting HTTP proxy in front of it, and harvests shared by several tests.
 
 TiTiler (``titiler.application``, from PyPI) runs in its own uvicorn process on a free port; the
-tests skip cleanly when it is not installed. Everything is session-scoped: one server, one proxy.
+tests skip cleanly when it is not installed. Everything is session-scoped: one server (``titiler`` in
+``tests/conftest.py``, shared with the cluster tests), one proxy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from harvest_helpers import NAIP, FaultProxy, sample_config, serve_proxy, titiler_server
-
-
-@pytest.fixture(scope="session")
-def naip() -> Path:
-    if not NAIP.exists():
-        pytest.skip(f"shared NAIP raster {NAIP} not found")
-    return NAIP
-
-
-@pytest.fixture(scope="session")
-def titiler(naip: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of a real TiTiler server (its own process) on a free 127.0.0.1 port."""
-    pytest.importorskip("titiler.application", reason="TiTiler not installed (pip install titiler.application uvicorn)")
-    pytest.importorskip("uvicorn", reason="uvicorn not installed")
-    with titiler_server(tmp_path_factory.mktemp("titiler")) as base:
-        yield base
+from harvest_helpers import FaultProxy, sample_config, serve_proxy
 
 
 @pytest.fixture(scope="session")
